@@ -1,0 +1,36 @@
+import Redis from 'ioredis';
+
+export interface RedisSettings {
+  url: string;
+  commandTimeoutMs: number;
+}
+
+/**
+ * Creates the connection without opening it; the caller (the edge) connects.
+ *
+ * The options favour failing fast over waiting: a cache that is slow to answer is
+ * worth less than MySQL, which is always there to fall back on.
+ */
+export function createRedis({ url, commandTimeoutMs }: RedisSettings): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    // Every command, even one queued in a pipeline, gives up after this; a write
+    // that timed out may still land later, which the compare-and-set makes harmless.
+    commandTimeout: commandTimeoutMs,
+    // No offline queue and no resending after a reconnect: a cache write held back
+    // while Redis is away would arrive later than anyone expects. Commands fail at
+    // once instead, reads fall back to MySQL and writes are reported as failed.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    // Keep trying to reconnect, at most every two seconds.
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+  });
+}
+
+/** Opens the connection and waits until Redis answers commands. */
+export async function connectRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return;
+  await redis.connect();
+}

@@ -1,0 +1,61 @@
+import type Redis from 'ioredis';
+import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
+
+/** One compare-and-set: see cas-script.ts for what each part means. */
+export interface CasWrite {
+  key: string;
+  version: number;
+  value: string;
+  ttlMs: number;
+  notAfterMs: number;
+}
+
+/**
+ * The cache as the write-through core sees it: batched reads and compare-and-set
+ * writes, one round trip each. It knows Redis, not rows or GraphQL.
+ */
+export class RedisCache {
+  constructor(private readonly redis: Redis) {
+    defineCasSet(redis);
+  }
+
+  /** One MGET for the whole batch; `null` where a key is absent. */
+  async mget(keys: readonly string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.redis.mget(...keys);
+  }
+
+  /**
+   * Sends every write in one pipeline (one round trip) and reports each write's own
+   * outcome: one write failing does not fail the others.
+   */
+  async casSetMany(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {
+    if (writes.length === 0) return [];
+    if (writes.length === 1) return [await this.casSet(writes[0]!).catch(asError)];
+    const pipeline = this.redis.pipeline();
+    for (const w of writes) pipeline.casSet(w.key, w.version, w.value, w.ttlMs, w.notAfterMs);
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (err) {
+      return writes.map(() => asError(err));
+    }
+    return writes.map((_, i) => {
+      const [err, reply] = replies?.[i] ?? [new Error('no reply from Redis'), undefined];
+      if (err) return err;
+      try {
+        return casOutcome(reply);
+      } catch (e) {
+        return asError(e);
+      }
+    });
+  }
+
+  async casSet(w: CasWrite): Promise<CasOutcome> {
+    return casOutcome(await this.redis.casSet(w.key, w.version, w.value, w.ttlMs, w.notAfterMs));
+  }
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,44 @@
+import type { Redis } from 'ioredis';
+import { RedisCache } from './cache/redis-cache';
+import type { CacheSettings } from './config';
+import type { Database } from './db/client';
+import { orders, products, users } from './db/schema';
+import { CacheWriter } from './writethrough/cache-writer';
+import { FailureEvents } from './writethrough/failures';
+import type { CoreLogger } from './writethrough/logger';
+import { Repository, type RepositoryHooks } from './writethrough/repository';
+
+export interface CoreDeps {
+  db: Database;
+  redis: Redis;
+  settings: CacheSettings;
+  instanceId: string;
+  logger: CoreLogger;
+  hooks?: RepositoryHooks;
+}
+
+/** The write-through core for this service's tables, built on connections made by the caller. */
+export function createCore({ db, redis, settings, instanceId, logger, hooks }: CoreDeps) {
+  const cache = new RedisCache(redis);
+  const failures = new FailureEvents((err, failure) =>
+    logger.error({ err, failure }, 'a write-through failure listener threw'),
+  );
+  const writer = new CacheWriter(
+    cache,
+    { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs },
+    failures,
+    instanceId,
+    logger,
+  );
+  const deps = { db, cache, writer, settings, logger, ...(hooks ? { hooks } : {}) };
+  return {
+    cache,
+    failures,
+    writer,
+    users: new Repository('user', users, deps),
+    products: new Repository('product', products, deps),
+    orders: new Repository('order', orders, deps),
+  };
+}
+
+export type Core = ReturnType<typeof createCore>;

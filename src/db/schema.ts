@@ -1,0 +1,71 @@
+import { sql } from 'drizzle-orm';
+import { bigint, datetime, index, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
+
+/**
+ * Every cached table has an `id` and a `version`. The version starts at 1 and is
+ * bumped by the same UPDATE statement that changes the row, so MySQL itself orders
+ * the writes; the cache's compare-and-set only ever lets a higher version replace a
+ * lower one.
+ *
+ * Timestamps keep milliseconds (`datetime(3)`) and are stored in UTC: Drizzle reads
+ * DATETIME as UTC, and the pool sets each session's time zone to match.
+ */
+const id = () => bigint('id', { mode: 'number', unsigned: true }).autoincrement().primaryKey();
+const version = () => bigint('version', { mode: 'number', unsigned: true }).notNull().default(1);
+const createdAt = () =>
+  datetime('created_at', { mode: 'date', fsp: 3 })
+    .notNull()
+    .default(sql`CURRENT_TIMESTAMP(3)`)
+    .$defaultFn(() => new Date());
+const updatedAt = () =>
+  datetime('updated_at', { mode: 'date', fsp: 3 })
+    .notNull()
+    .default(sql`CURRENT_TIMESTAMP(3)`)
+    .$defaultFn(() => new Date())
+    .$onUpdateFn(() => new Date());
+
+export const users = mysqlTable('users', {
+  id: id(),
+  name: varchar('name', { length: 100 }).notNull(),
+  email: varchar('email', { length: 254 }).notNull().unique('users_email_unique'),
+  bio: text('bio'),
+  version: version(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const products = mysqlTable('products', {
+  id: id(),
+  sku: varchar('sku', { length: 64 }).notNull().unique('products_sku_unique'),
+  name: varchar('name', { length: 200 }).notNull(),
+  priceCents: int('price_cents', { unsigned: true }).notNull(),
+  stock: int('stock', { unsigned: true }).notNull(),
+  version: version(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const orders = mysqlTable(
+  'orders',
+  {
+    id: id(),
+    // Foreign keys: an order must never point at a user or product that is gone,
+    // so deleting one that has orders is refused by MySQL (a CONFLICT to callers).
+    userId: bigint('user_id', { mode: 'number', unsigned: true })
+      .notNull()
+      .references(() => users.id, { onDelete: 'restrict' }),
+    productId: bigint('product_id', { mode: 'number', unsigned: true })
+      .notNull()
+      .references(() => products.id, { onDelete: 'restrict' }),
+    quantity: int('quantity', { unsigned: true }).notNull(),
+    totalCents: int('total_cents', { unsigned: true }).notNull(),
+    version: version(),
+    createdAt: createdAt(),
+  },
+  // recentOrders reads the newest ids first.
+  (t) => [index('orders_created_at_idx').on(t.createdAt)],
+);
+
+export type UserRow = typeof users.$inferSelect;
+export type ProductRow = typeof products.$inferSelect;
+export type OrderRow = typeof orders.$inferSelect;

@@ -1,0 +1,75 @@
+import { cacheKey } from '../cache/keys';
+import { decodeEnvelope, encodeRow, encodeTombstone, MISSING, MISSING_VERSION } from '../cache/envelope';
+import type { CasWrite } from '../cache/redis-cache';
+import { jitteredTtlMs } from '../cache/ttl';
+import type { CacheSettings } from '../config';
+import type { RowCodec } from './codec';
+
+/** What a cached key told a reader. */
+export type Lookup<Row> = { hit: true; row: Row | null } | { hit: false };
+
+/**
+ * How one entity type lives in the cache: its keys, TTLs and envelopes. Pure: it
+ * builds the writes and reads the values, the caller sends them.
+ */
+export class EntityCache<Row extends { id: number; version: number }> {
+  /**
+   * How long after reading MySQL a cache write may still land. Half the tombstone
+   * TTL, so that a tombstone always outlives any write it has to refuse.
+   */
+  readonly maxWriteDelayMs: number;
+
+  constructor(
+    readonly entity: string,
+    private readonly codec: RowCodec<Row>,
+    private readonly settings: CacheSettings,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.maxWriteDelayMs = (settings.tombstoneTtlSeconds * 1000) / 2;
+  }
+
+  key(id: number): string {
+    return cacheKey(this.settings.keyPrefix, this.entity, id);
+  }
+
+  /** `readAtMs`: when this row was read from (or committed to) MySQL. */
+  rowWrite(row: Row, readAtMs: number): CasWrite {
+    return {
+      key: this.key(row.id),
+      version: row.version,
+      value: encodeRow(row.version, this.codec.encode(row)),
+      ttlMs: jitteredTtlMs(this.settings.ttlSeconds, this.settings.ttlJitter, this.random),
+      notAfterMs: readAtMs + this.maxWriteDelayMs,
+    };
+  }
+
+  /** The tombstone outranks the deleted row by carrying its version + 1. */
+  tombstoneWrite(id: number, deletedVersion: number, readAtMs: number): CasWrite {
+    return {
+      key: this.key(id),
+      version: deletedVersion + 1,
+      value: encodeTombstone(deletedVersion + 1),
+      ttlMs: this.settings.tombstoneTtlSeconds * 1000,
+      notAfterMs: readAtMs + this.maxWriteDelayMs,
+    };
+  }
+
+  missingWrite(id: number, readAtMs: number): CasWrite {
+    return {
+      key: this.key(id),
+      version: MISSING_VERSION,
+      value: MISSING,
+      ttlMs: jitteredTtlMs(this.settings.negativeTtlSeconds, this.settings.ttlJitter, this.random),
+      notAfterMs: readAtMs + this.maxWriteDelayMs,
+    };
+  }
+
+  /** A tombstone or negative entry is a hit that answers "no such row". */
+  read(raw: string | null): Lookup<Row> {
+    if (raw === null) return { hit: false };
+    const envelope = decodeEnvelope(raw);
+    if (!envelope) return { hit: false };
+    if (envelope.kind !== 'row') return { hit: true, row: null };
+    return { hit: true, row: this.codec.decode(envelope.row) };
+  }
+}

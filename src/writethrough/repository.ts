@@ -1,0 +1,244 @@
+import { and, eq, getTableColumns, inArray, sql, type InferInsertModel, type InferSelectModel } from 'drizzle-orm';
+import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
+import type { CasWrite, RedisCache } from '../cache/redis-cache';
+import type { CacheSettings } from '../config';
+import type { Database } from '../db/client';
+import { translateDatabaseError } from '../db/errors';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import type { CacheWriter } from './cache-writer';
+import { rowCodec } from './codec';
+import { EntityCache } from './entity-cache';
+import type { WriteOperation } from './failures';
+import type { CoreLogger } from './logger';
+
+/** Any Drizzle MySQL table with a numeric `id` and `version`. */
+export type VersionedTable = MySqlTable & { id: MySqlColumn; version: MySqlColumn };
+
+/** Fields a caller may never set: the key, the version, and what MySQL stamps. */
+type Managed = 'id' | 'version' | 'createdAt' | 'updatedAt';
+export type Row<T extends VersionedTable> = InferSelectModel<T> & { id: number; version: number };
+export type NewRow<T extends VersionedTable> = Omit<InferInsertModel<T>, Managed>;
+export type Patch<T extends VersionedTable> = Partial<NewRow<T>>;
+
+/**
+ * Test seams, called at the two moments where a race can strike. Production passes
+ * none; tests use them to hold a cache write back until a competing one has landed.
+ */
+export interface RepositoryHooks {
+  /** Inside the transaction, after its statements ran, before COMMIT; throwing rolls it back. */
+  beforeCommit?(event: { entity: string; operation: WriteOperation; id: number }): Promise<void> | void;
+  /** After the transaction committed, before the cache write is sent. */
+  afterCommit?(event: { entity: string; operation: WriteOperation; id: number; version: number }): Promise<void> | void;
+  /** After the misses were read from MySQL, before they are backfilled. */
+  beforeBackfill?(event: { entity: string; ids: readonly number[] }): Promise<void> | void;
+}
+
+export interface RepositoryDeps {
+  db: Database;
+  cache: RedisCache;
+  writer: CacheWriter;
+  settings: CacheSettings;
+  logger: CoreLogger;
+  hooks?: RepositoryHooks;
+  now?: () => number;
+}
+
+/**
+ * The write-through core for one table: reads batched through the cache, writes
+ * committed to MySQL first and then compare-and-set into the cache.
+ */
+export class Repository<T extends VersionedTable> {
+  readonly cacheLayout: EntityCache<Row<T>>;
+  private readonly writableFields: ReadonlySet<string>;
+  private readonly hooks: RepositoryHooks;
+  private readonly now: () => number;
+
+  constructor(
+    readonly entity: string,
+    private readonly table: T,
+    private readonly deps: RepositoryDeps,
+  ) {
+    this.cacheLayout = new EntityCache(entity, rowCodec<Row<T>>(table), deps.settings);
+    const managed: readonly string[] = ['id', 'version', 'createdAt', 'updatedAt'];
+    this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
+    this.hooks = deps.hooks ?? {};
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * A DataLoader batch function: one value per id, in the order given, `null` where
+   * no row exists. One MGET; the misses in one SELECT … IN; their backfill in one
+   * pipeline. If Redis fails, the whole batch is read from MySQL and not backfilled.
+   */
+  async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    ids.forEach((id) => assertId(id));
+    const found = new Map<number, Row<T> | null>();
+    const raws = await this.deps.cache.mget(ids.map((id) => this.cacheLayout.key(id))).catch((err: unknown) => {
+      this.deps.logger.warn({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
+      return undefined;
+    });
+    raws?.forEach((raw, i) => {
+      const lookup = this.cacheLayout.read(raw);
+      if (lookup.hit) found.set(ids[i]!, lookup.row);
+    });
+    const misses = [...new Set(ids.filter((id) => !found.has(id)))];
+    if (misses.length > 0) {
+      const readAt = this.now();
+      const rows = await this.selectByIds(misses);
+      rows.forEach((row) => found.set(row.id, row));
+      // Only backfill if the cache answered the read: a cache that just failed would
+      // likely fail again, and the caller has its rows already.
+      if (raws) await this.backfill(misses, found, readAt);
+    }
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  async create(values: NewRow<T>): Promise<Row<T>> {
+    this.assertWritable(values, 'create');
+    const row = await this.transaction(async (tx) => {
+      const [header] = await tx.insert(this.table).values(values as InferInsertModel<T>);
+      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'create', id: header.insertId });
+      return this.selectOne(tx, header.insertId);
+    });
+    await this.writeThrough('create', row.id, row.version, this.cacheLayout.rowWrite(row, this.now()));
+    return row;
+  }
+
+  /**
+   * Applies `patch` and bumps the version in one UPDATE. With `expectedVersion`, the
+   * UPDATE only matches that version, so a concurrent writer cannot be overwritten
+   * between a client's read and its write.
+   */
+  async update(id: number, patch: Patch<T>, options: { expectedVersion?: number } = {}): Promise<Row<T>> {
+    assertId(id);
+    this.assertWritable(patch, 'update');
+    if (Object.keys(patch).length === 0) throw new InvalidInputError('nothing to update: give at least one field', 'input');
+    const { expectedVersion } = options;
+    if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 1)) {
+      throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
+    }
+    const row = await this.transaction(async (tx) => {
+      const match =
+        expectedVersion === undefined
+          ? eq(this.table.id, id)
+          : and(eq(this.table.id, id), eq(this.table.version, expectedVersion));
+      const [header] = await tx
+        .update(this.table)
+        .set({ ...patch, version: sql`${this.table.version} + 1` } as never)
+        .where(match);
+      if (header.affectedRows === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
+      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'update', id });
+      return this.selectOne(tx, id);
+    });
+    await this.writeThrough('update', id, row.version, this.cacheLayout.rowWrite(row, this.now()));
+    return row;
+  }
+
+  /**
+   * Deletes the row and leaves a tombstone, so that a read which fetched the row
+   * just before the delete cannot put it back. Returns false if there was no row.
+   */
+  async delete(id: number): Promise<boolean> {
+    assertId(id);
+    const deletedVersion = await this.transaction(async (tx) => {
+      // FOR UPDATE: no other transaction can bump the version between this read and
+      // the DELETE, so the tombstone outranks every version the row ever had.
+      const [current] = await tx
+        .select({ version: this.table.version })
+        .from(this.table as MySqlTable)
+        .where(eq(this.table.id, id))
+        .for('update');
+      if (!current) return undefined;
+      await tx.delete(this.table).where(eq(this.table.id, id));
+      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'delete', id });
+      return current.version as number;
+    });
+    if (deletedVersion === undefined) return false;
+    const tombstone = this.cacheLayout.tombstoneWrite(id, deletedVersion, this.now());
+    await this.writeThrough('delete', id, tombstone.version, tombstone);
+    return true;
+  }
+
+  private async writeThrough(
+    operation: WriteOperation,
+    id: number,
+    version: number,
+    cas: CasWrite,
+  ): Promise<void> {
+    await this.hooks.afterCommit?.({ entity: this.entity, operation, id, version });
+    await this.deps.writer.write([{ entity: this.entity, entityId: id, operation, cas }]);
+  }
+
+  private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<void> {
+    await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
+    const writes = ids.map((id) => {
+      const row = found.get(id);
+      return row ? this.cacheLayout.rowWrite(row, readAt) : this.cacheLayout.missingWrite(id, readAt);
+    });
+    const outcomes = await this.deps.cache.casSetMany(writes);
+    const errors = outcomes.filter((o): o is Error => o instanceof Error);
+    // A failed backfill loses nothing (MySQL answered the read); it only means the
+    // next read misses again.
+    if (errors.length > 0) {
+      this.deps.logger.warn({ entity: this.entity, failed: errors.length, err: errors[0] }, 'cache backfill failed');
+    }
+  }
+
+  private async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
+    try {
+      const rows = await this.deps.db
+        .select()
+        .from(this.table as MySqlTable)
+        .where(inArray(this.table.id, [...ids]));
+      return rows as Array<Row<T>>;
+    } catch (err) {
+      throw translateDatabaseError(err, this.entity);
+    }
+  }
+
+  private async selectOne(tx: Transaction, id: number): Promise<Row<T>> {
+    const [row] = await tx
+      .select()
+      .from(this.table as MySqlTable)
+      .where(eq(this.table.id, id));
+    if (!row) throw new NotFoundError(this.entity, id);
+    return row as Row<T>;
+  }
+
+  /** Zero rows matched: either the row is gone or its version moved on. */
+  private async explainMissedUpdate(tx: Transaction, id: number, expectedVersion?: number): Promise<never> {
+    const [current] = await tx
+      .select({ version: this.table.version })
+      .from(this.table as MySqlTable)
+      .where(eq(this.table.id, id));
+    if (!current) throw new NotFoundError(this.entity, id);
+    throw new ConflictError(
+      `${this.entity} ${id} is at version ${current.version as number}, not the expected ${expectedVersion}`,
+      { expectedVersion, actualVersion: current.version },
+    );
+  }
+
+  /** Runs `work` in a transaction; an error inside rolls it back and nothing is cached. */
+  private async transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
+    try {
+      return await this.deps.db.transaction(work);
+    } catch (err) {
+      throw translateDatabaseError(err, this.entity);
+    }
+  }
+
+  private assertWritable(values: object, operation: 'create' | 'update'): void {
+    for (const field of Object.keys(values)) {
+      if (!this.writableFields.has(field)) {
+        throw new InvalidInputError(`${field} cannot be set by ${operation}`, field);
+      }
+    }
+  }
+}
+
+type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** Ids are positive integers that a JS number holds exactly. */
+export function assertId(id: number): void {
+  if (!Number.isSafeInteger(id) || id < 1) throw new InvalidInputError(`id must be a positive integer, got ${id}`, 'id');
+}

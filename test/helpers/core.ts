@@ -1,0 +1,101 @@
+import type { Logger as DrizzleLogger } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'mysql2/promise';
+import { connectRedis, createRedis } from '../../src/cache/client';
+import type { CacheSettings } from '../../src/config';
+import { createCore, type Core } from '../../src/core';
+import { createDatabase, createPool, type Database } from '../../src/db/client';
+import type { CoreLogger } from '../../src/writethrough/logger';
+import type { RepositoryHooks } from '../../src/writethrough/repository';
+import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from './database';
+
+/** Counts, from the client side, every statement Drizzle sends. */
+export class StatementLog implements DrizzleLogger {
+  readonly statements: string[] = [];
+  logQuery(query: string): void {
+    this.statements.push(query);
+  }
+  get count(): number {
+    return this.statements.length;
+  }
+}
+
+export const silentLogger: CoreLogger = { debug() {}, warn() {}, error() {} };
+
+export interface TestCore {
+  core: Core;
+  db: Database;
+  pool: Pool;
+  redis: Redis;
+  database: TestDatabase;
+  settings: CacheSettings;
+  statements: StatementLog;
+  /** Statements MySQL itself counted on this (single) connection since the last call. */
+  serverStatements(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface TestCoreOptions {
+  redisUrl?: string;
+  settings?: Partial<CacheSettings>;
+  hooks?: RepositoryHooks;
+  commandTimeoutMs?: number;
+  logger?: CoreLogger;
+}
+
+/**
+ * The same graph main.ts builds, on a database and key prefix of the caller's own.
+ * The pool holds one connection so that MySQL's own per-session counter
+ * (`SHOW SESSION STATUS LIKE 'Questions'`) counts every statement the core sends.
+ */
+export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
+  const database = await createTestDatabase();
+  const pool = createPool({ url: database.url, poolSize: 1 });
+  const statements = new StatementLog();
+  const db = createDatabase(pool, statements);
+  const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
+  redis.on('error', () => {}); // faults are the point of some tests; each command reports its own error
+  await connectRedis(redis);
+  const settings: CacheSettings = {
+    keyPrefix: testKeyPrefix(),
+    ttlSeconds: 3600,
+    ttlJitter: 0.1,
+    negativeTtlSeconds: 30,
+    tombstoneTtlSeconds: 60,
+    writeRetries: 2,
+    writeRetryDelayMs: 10,
+    ...options.settings,
+  };
+  const core = createCore({
+    db,
+    redis,
+    settings,
+    instanceId: 'test-instance',
+    logger: options.logger ?? silentLogger,
+    ...(options.hooks ? { hooks: options.hooks } : {}),
+  });
+  let lastQuestions: number | undefined;
+  const serverStatements = async () => {
+    const [rows] = await pool.query("SHOW SESSION STATUS LIKE 'Questions'");
+    const questions = Number((rows as Array<{ Value: string }>)[0]!.Value);
+    // The SHOW itself is one question; leave it out of the count.
+    const delta = lastQuestions === undefined ? 0 : questions - lastQuestions - 1;
+    lastQuestions = questions;
+    return delta;
+  };
+  return {
+    core,
+    db,
+    pool,
+    redis,
+    database,
+    settings,
+    statements,
+    serverStatements,
+    async close() {
+      redis.disconnect();
+      await pool.end();
+      await database.drop();
+    },
+  };
+}

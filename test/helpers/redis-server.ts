@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import Redis from 'ioredis';
+import { freePort } from './free-port';
+import { pollUntil } from './poll';
+
+/**
+ * A redis-server of the test's own, on a free port, that the test may stop, kill or
+ * pause without touching the shared one. Only this process is ever signalled, by PID.
+ */
+export interface PrivateRedis {
+  port: number;
+  url: string;
+  pid: number;
+  /** SIGSTOP: the server keeps its sockets open but answers nothing. */
+  pause(): void;
+  resume(): void;
+  /** Stops the server (SIGKILL) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port, empty (nothing is persisted). */
+  restart(): Promise<void>;
+  /** Per-command call counts, read from the server's INFO commandstats. */
+  commandCounts(): Promise<Record<string, number>>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  let child = await launch(port);
+  // One long-lived admin connection, so reading the stats adds nothing but INFO.
+  let admin: Redis | undefined;
+
+  const self: PrivateRedis = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid!;
+    },
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    async kill() {
+      admin?.disconnect();
+      admin = undefined;
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    },
+    async restart() {
+      await self.kill();
+      child = await launch(port);
+    },
+    async commandCounts() {
+      if (!admin) {
+        admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+        admin.on('error', () => {}); // the tests kill this server; commands report their own errors
+        await admin.connect();
+      }
+      return parseCommandStats(await admin.info('commandstats'));
+    },
+  };
+  return self;
+}
+
+async function launch(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
+  await pollUntil(`redis-server on port ${port}`, async () => {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {}); // refused until the server listens; connect() reports it
+    try {
+      await probe.connect();
+      return (await probe.ping()) === 'PONG';
+    } finally {
+      probe.disconnect();
+    }
+  });
+  return child;
+}
+
+/** `cmdstat_mget:calls=3,usec=…` lines → { mget: 3 }. */
+export function parseCommandStats(info: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) counts[match[1]!] = Number(match[2]);
+  return counts;
+}
+
+/** The commands run between two readings, leaving out the INFO calls that took them. */
+export function commandsBetween(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const diff: Record<string, number> = {};
+  for (const [command, calls] of Object.entries(after)) {
+    const delta = calls - (before[command] ?? 0);
+    if (delta > 0 && command !== 'info') diff[command] = delta;
+  }
+  return diff;
+}

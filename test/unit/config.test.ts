@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('gives every setting a sensible default', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 4000,
+      mysql: { url: 'mysql://root@127.0.0.1:3306/throughline', poolSize: 10 },
+      redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: 250 },
+      cache: { keyPrefix: 'tl:', ttlSeconds: 3600, negativeTtlSeconds: 30, tombstoneTtlSeconds: 60, writeRetries: 2 },
+      autoStartServices: true,
+    });
+  });
+
+  it('reads each variable it documents', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      MYSQL_URL: 'mysql://app:pw@db:3306/prod',
+      REDIS_URL: 'rediss://cache:6380',
+      KEY_PREFIX: 'prod:',
+      CACHE_TTL_SECONDS: '60',
+      REDIS_COMMAND_TIMEOUT_MS: '100',
+      SEED_DEMO_DATA: 'false',
+    });
+    expect(config).toMatchObject({
+      env: 'production',
+      port: 8080,
+      mysql: { url: 'mysql://app:pw@db:3306/prod' },
+      redis: { url: 'rediss://cache:6380', commandTimeoutMs: 100 },
+      cache: { keyPrefix: 'prod:', ttlSeconds: 60 },
+      seedDemoData: false,
+      autoStartServices: false,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(4000);
+  });
+
+  it('names each bad variable on a line of its own', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', CACHE_TTL_SECONDS: '-5', REDIS_URL: 'http://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect(problems).toHaveLength(3);
+    expect(problems).toContainEqual(expect.stringMatching(/^PORT must be a number \(got "eighty"\)$/));
+    expect(problems).toContainEqual(expect.stringMatching(/^CACHE_TTL_SECONDS must be at least 1/));
+    expect(problems).toContainEqual(expect.stringMatching(/^REDIS_URL must be a URL starting with redis:\/\/ or rediss:\/\//));
+  });
+
+  it('never echoes a password back', () => {
+    expect(() => loadConfig({ MYSQL_URL: 'postgres://app:hunter2@db/x' })).toThrow(/app:\*\*\*@db/);
+    expect(() => loadConfig({ MYSQL_URL: 'postgres://app:hunter2@db/x' })).not.toThrow(/hunter2/);
+  });
+
+  it('refuses a Redis timeout too long for the tombstone TTL to cover', () => {
+    expect(() => loadConfig({ TOMBSTONE_TTL_SECONDS: '2', REDIS_COMMAND_TIMEOUT_MS: '1000' })).toThrow(
+      /REDIS_COMMAND_TIMEOUT_MS must be at most a quarter of TOMBSTONE_TTL_SECONDS/,
+    );
+  });
+});

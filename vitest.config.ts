@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: {
+    // type-graphql loads graphql's CommonJS build; without this alias Vite would hand
+    // our own code the ESM build, and every schema call would fail with "Cannot use
+    // GraphQLObjectType … from another module or realm".
+    alias: { graphql: require.resolve('graphql') },
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['reflect-metadata'],
+    // Integration files each make their own database and key prefix, so they can run
+    // side by side; two workers match the two cores this runs on.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
