@@ -89,7 +89,7 @@ export interface CacheSettings {
 /** Thrown by {@link loadConfig}: one line per bad variable, each naming it. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    super(problems.map((p) => `Invalid configuration: ${p}`).join('\n'));
     this.name = 'ConfigError';
   }
 }

@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, inArray, sql, type InferInsertModel, type InferSelectModel } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { CasWrite, RedisCache } from '../cache/redis-cache';
 import type { CacheSettings } from '../config';
@@ -16,8 +16,8 @@ export type VersionedTable = MySqlTable & { id: MySqlColumn; version: MySqlColum
 
 /** Fields a caller may never set: the key, the version, and what MySQL stamps. */
 type Managed = 'id' | 'version' | 'createdAt' | 'updatedAt';
-export type Row<T extends VersionedTable> = InferSelectModel<T> & { id: number; version: number };
-export type NewRow<T extends VersionedTable> = Omit<InferInsertModel<T>, Managed>;
+export type Row<T extends VersionedTable> = T['$inferSelect'] & { id: number; version: number };
+export type NewRow<T extends VersionedTable> = Omit<T['$inferInsert'], Managed>;
 export type Patch<T extends VersionedTable> = Partial<NewRow<T>>;
 
 /**
@@ -96,7 +96,7 @@ export class Repository<T extends VersionedTable> {
   async create(values: NewRow<T>): Promise<Row<T>> {
     this.assertWritable(values, 'create');
     const row = await this.transaction(async (tx) => {
-      const [header] = await tx.insert(this.table).values(values as InferInsertModel<T>);
+      const [header] = await tx.insert(this.table).values(values as T['$inferInsert']);
       await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'create', id: header.insertId });
       return this.selectOne(tx, header.insertId);
     });
@@ -157,6 +157,19 @@ export class Repository<T extends VersionedTable> {
     const tombstone = this.cacheLayout.tombstoneWrite(id, deletedVersion, this.now());
     await this.writeThrough('delete', id, tombstone.version, tombstone);
     return true;
+  }
+
+  /** True when the table has no rows at all (used to seed demo data into a new database). */
+  async isEmpty(): Promise<boolean> {
+    try {
+      const rows = await this.deps.db
+        .select({ id: this.table.id })
+        .from(this.table as MySqlTable)
+        .limit(1);
+      return rows.length === 0;
+    } catch (err) {
+      throw translateDatabaseError(err, this.entity);
+    }
   }
 
   private async writeThrough(

@@ -1,0 +1,26 @@
+import type DataLoader from 'dataloader';
+import type { Core } from '../core';
+import type { ProductRow, UserRow } from '../db/schema';
+import { createLoader } from '../writethrough/loaders';
+
+/** What every resolver gets: the core, and this request's own DataLoaders. */
+export interface Context {
+  core: Core;
+  loaders: Loaders;
+}
+
+export interface Loaders {
+  user: DataLoader<number, UserRow | null>;
+  product: DataLoader<number, ProductRow | null>;
+}
+
+/** Loaders are made per request, so a batch never mixes requests and nothing is cached in-process for longer. */
+export function createContext(core: Core): Context {
+  return {
+    core,
+    loaders: {
+      user: createLoader(core.users),
+      product: createLoader(core.products),
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { GraphQLError } from 'graphql';
+
+/** Ids are positive integers, given as GraphQL IDs (strings or numbers). */
+export function parseId(value: string | number, field = 'id'): number {
+  const text = String(value);
+  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(id)) {
+    throw badInput(`${field} must be a positive integer, got ${JSON.stringify(text.slice(0, 40))}`, field);
+  }
+  return id;
+}
+
+export const MAX_IDS_PER_REQUEST = 100;
+
+export function parseIds(values: ReadonlyArray<string | number>, field = 'ids'): number[] {
+  if (values.length > MAX_IDS_PER_REQUEST) {
+    throw badInput(`${field} may hold at most ${MAX_IDS_PER_REQUEST} ids, got ${values.length}`, field);
+  }
+  return values.map((v, i) => parseId(v, `${field}[${i}]`));
+}
+
+export function badInput(message: string, field: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
+}

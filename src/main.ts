@@ -1,0 +1,124 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { connectRedis, createRedis } from './cache/client';
+import { ConfigError, loadConfig, type Config } from './config';
+import { createCore } from './core';
+import { createDatabase, createPool } from './db/client';
+import { migrateDatabase } from './db/migrate';
+import { ensureServices, ServicesUnavailableError } from './dev/services';
+import { buildGraphQLSchema } from './graphql/schema';
+import { createLogger, type Logger } from './logger';
+import { seedDemoData } from './seed';
+import { startServer, type RunningServer } from './server';
+
+/**
+ * The edge: the one place that reads the environment, opens connections, starts the
+ * server and installs signal handlers. Everything below it is handed what it uses.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId });
+  if (config.autoStartServices) {
+    await ensureServices({
+      mysqlUrl: config.mysql.url,
+      redisUrl: config.redis.url,
+      dataDir: resolve(__dirname, '..', '.local'),
+      logger,
+    });
+  }
+  await migrateDatabase(config.mysql.url);
+
+  const pool = createPool(config.mysql);
+  const db = createDatabase(pool);
+  const redis = createRedis(config.redis);
+  reportRedisState(redis, logger);
+  await connectRedis(redis).catch((err: Error) =>
+    logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
+  );
+
+  const core = createCore({ db, redis, settings: config.cache, instanceId: config.instanceId, logger });
+  if (config.seedDemoData) await seedDemoData(core, logger);
+
+  const server = await startServer(
+    {
+      schema: await buildGraphQLSchema(),
+      core,
+      logger,
+      production: config.env === 'production',
+      readiness: {
+        mysql: () => pool.query('SELECT 1'),
+        redis: () => redis.ping(),
+      },
+    },
+    { host: config.host, port: config.port },
+  );
+  logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
+
+  installShutdown(config, logger, server, async () => {
+    redis.disconnect();
+    await pool.end();
+  });
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the pools.
+ * If that takes longer than SHUTDOWN_TIMEOUT_MS, exit anyway, with a failure code.
+ */
+function installShutdown(config: Config, logger: Logger, server: RunningServer, close: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    try {
+      await server.stop();
+      await close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+/** ioredis emits an error on every reconnect attempt; log the changes of state, not each retry. */
+function reportRedisState(redis: Redis, logger: Logger): void {
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: err.message }, 'Redis connection lost; reads fall back to MySQL, cache writes are reported as failed');
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('Redis connection restored');
+    down = false;
+  });
+}
+
+/** Start-up failures the operator can fix get one clear line, not a stack trace. */
+function explain(err: unknown): string | undefined {
+  if (err instanceof ConfigError || err instanceof ServicesUnavailableError) return err.message;
+  const e = err as { code?: string; message?: string; address?: string; port?: number };
+  if (e?.code === 'ECONNREFUSED' || e?.code === 'ETIMEDOUT' || e?.code === 'ENOTFOUND') {
+    return `Cannot reach MySQL (${e.code}${e.address ? ` at ${e.address}:${e.port}` : ''}): start it, or set MYSQL_URL`;
+  }
+  if (e?.code === 'ER_ACCESS_DENIED_ERROR') return `MySQL refused the login: check the user and password in MYSQL_URL`;
+  if (e?.code === 'EADDRINUSE') return `Port ${e.port} is already in use: stop whatever holds it, or set PORT`;
+  return undefined;
+}
+
+main().catch((err: unknown) => {
+  const line = explain(err);
+  if (line) console.error(line);
+  else console.error('Throughline failed to start:', err);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import type { Context } from '../../graphql/context';
+import { parseId, parseIds } from '../../graphql/ids';
+import { definedFields } from '../../graphql/patch';
+import { CreateUserInput, UpdateUserArgs } from './user.input';
+import { User } from './user.type';
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => User, { nullable: true, description: 'One user, or null if there is none with this id.' })
+  user(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context) {
+    return loaders.user.load(parseId(id));
+  }
+
+  @Query(() => [User], { nullable: 'items', description: 'In the order of `ids`, null where there is no user; at most 100.' })
+  async users(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context) {
+    return unwrap(await loaders.user.loadMany(parseIds(ids)));
+  }
+
+  @Mutation(() => User)
+  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { core, loaders }: Context) {
+    const row = await core.users.create({ name: input.name, email: input.email, bio: input.bio ?? null });
+    loaders.user.prime(row.id, row);
+    return row;
+  }
+
+  @Mutation(() => User, { description: 'With `expectedVersion`, fails with CONFLICT unless the user is still at that version.' })
+  async updateUser(@Args(() => UpdateUserArgs) { id, input, expectedVersion }: UpdateUserArgs, @Ctx() { core, loaders }: Context) {
+    const userId = parseId(id);
+    const row = await core.users.update(userId, definedFields(input), expectedVersion == null ? {} : { expectedVersion });
+    loaders.user.clear(userId).prime(userId, row);
+    return row;
+  }
+
+  @Mutation(() => Boolean, { description: 'True if the user was deleted, false if there was none with this id.' })
+  async deleteUser(@Arg('id', () => ID) id: string, @Ctx() { core, loaders }: Context) {
+    const userId = parseId(id);
+    const deleted = await core.users.delete(userId);
+    loaders.user.clear(userId).prime(userId, null);
+    return deleted;
+  }
+}
+
+/** DataLoader.loadMany answers an Error in place of a value; a GraphQL list wants it thrown. */
+export function unwrap<T>(values: Array<T | Error>): T[] {
+  const error = values.find((v): v is Error => v instanceof Error);
+  if (error) throw error;
+  return values as T[];
+}

@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { expressMiddleware } from '@as-integrations/express5';
+import express from 'express';
+import type { GraphQLSchema } from 'graphql';
+import type { Core } from './core';
+import { createContext, type Context } from './graphql/context';
+import { createErrorFormatter } from './graphql/errors';
+import type { Logger } from './logger';
+
+/** Each dependency the service reports on in /readyz: resolves when it answers. */
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+export interface ServerDeps {
+  schema: GraphQLSchema;
+  core: Core;
+  logger: Logger;
+  production: boolean;
+  readiness: ReadinessChecks;
+  /** Largest request body accepted, e.g. '100kb'. */
+  bodyLimit?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  httpServer: Server;
+  /** Stops accepting, lets in-flight requests finish, then closes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Apollo Server over Express on a plain Node HTTP server, so that later the
+ * graphql-ws subscription server can share the same port and path.
+ */
+export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+  const apollo = new ApolloServer<Context>({
+    schema: deps.schema,
+    formatError: createErrorFormatter({ production: deps.production, logger: deps.logger }),
+    includeStacktraceInErrorResponses: !deps.production,
+    introspection: !deps.production,
+    // main.ts owns the signals: it drains this server and then closes the pools, in
+    // that order. Apollo's own handler would race it.
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      deps.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    ],
+  });
+  await apollo.start();
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await checkReadiness(deps.readiness);
+    res.status(Object.values(report).every((r) => r === 'ok') ? 200 : 503).json(report);
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: deps.bodyLimit ?? '100kb' }),
+    expressMiddleware(apollo, { context: async () => createContext(deps.core) }),
+  );
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(listen.port, listen.host, resolve);
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
+  return { url: `http://${host}:${port}/graphql`, port, httpServer, stop: () => apollo.stop() };
+}
+
+/** Runs every check at once; each reports 'ok' or why it failed. */
+async function checkReadiness(checks: ReadinessChecks): Promise<Record<string, string>> {
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(names.map((name) => checks[name]!()));
+  return Object.fromEntries(
+    results.map((r, i) => [names[i], r.status === 'fulfilled' ? 'ok' : `unavailable: ${(r.reason as Error)?.message ?? r.reason}`]),
+  );
+}

@@ -1,0 +1,40 @@
+import { GraphQLError } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { ConflictError, DatabaseUnavailableError, NotFoundError } from '../../src/errors';
+import { createErrorFormatter } from '../../src/graphql/errors';
+
+const logged: unknown[] = [];
+const logger = { error: (obj: object) => logged.push(obj) };
+const formatted = { message: 'whatever', path: ['user'], extensions: { code: 'INTERNAL_SERVER_ERROR', stacktrace: ['at …'] } };
+const resolverError = (cause: Error) => new GraphQLError(cause.message, { originalError: cause, path: ['user'] });
+
+describe('formatError', () => {
+  const format = createErrorFormatter({ production: true, logger });
+
+  it.each([
+    [new NotFoundError('user', 4), 'NOT_FOUND', 'user 4 does not exist'],
+    [new ConflictError('stale', { expectedVersion: 1, actualVersion: 2 }), 'CONFLICT', 'stale'],
+    [new DatabaseUnavailableError(new Error('connect ECONNREFUSED 10.0.0.5:3306')), 'SERVICE_UNAVAILABLE', 'the database is unavailable; try again shortly'],
+  ])('gives %s its code and drops the stack', (error, code, message) => {
+    const out = format(formatted, resolverError(error));
+    expect(out).toMatchObject({ message, path: ['user'], extensions: { code } });
+    expect(JSON.stringify(out)).not.toMatch(/stacktrace|ECONNREFUSED|10\.0\.0\.5/);
+  });
+
+  it('masks an unexpected error in production and logs it in full', () => {
+    const error = new Error("ER_PARSE_ERROR near 'SELECT * FROM users' at mysql://root:pw@db");
+    const out = format(formatted, resolverError(error));
+    expect(out).toEqual({ message: 'Internal server error', path: ['user'], extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+    expect(logged).toContainEqual(expect.objectContaining({ err: error }));
+  });
+
+  it('shows an unexpected error in development, to help whoever is debugging', () => {
+    const dev = createErrorFormatter({ production: false, logger });
+    expect(dev(formatted, resolverError(new Error('boom')))).toBe(formatted);
+  });
+
+  it('leaves errors that already carry a code alone', () => {
+    const parse = { message: 'Syntax Error', extensions: { code: 'GRAPHQL_PARSE_FAILED' } };
+    expect(format(parse, new GraphQLError('Syntax Error'))).toBe(parse);
+  });
+});

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { printSchema } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { buildGraphQLSchema } from '../../src/graphql/schema';
+
+describe('the GraphQL schema', () => {
+  it('builds under the test runner, where esbuild emits no decorator metadata', async () => {
+    const schema = await buildGraphQLSchema();
+    expect(schema.getQueryType()?.getFields()).toHaveProperty('user');
+  });
+
+  it('matches the committed schema.graphql (run `npm run schema` after changing a type)', async () => {
+    const committed = readFileSync(resolve(__dirname, '../../schema.graphql'), 'utf8');
+    expect(`${printSchema(await buildGraphQLSchema())}\n`).toBe(committed);
+  });
+
+  it('keeps the names and types of the public contract', async () => {
+    const sdl = printSchema(await buildGraphQLSchema());
+    for (const line of [
+      'user(id: ID!): User',
+      'users(ids: [ID!]!): [User]!',
+      'createUser(input: CreateUserInput!): User!',
+      'deleteUser(id: ID!): Boolean!',
+      'createdAt: DateTimeISO!',
+      'version: Int!',
+      'bio: String',
+    ]) {
+      expect(sdl).toContain(line);
+    }
+    expect(sdl).toMatch(/updateUser\(\s+id: ID!\s+input: UpdateUserInput!\s+(""".*"""\s+)?expectedVersion: Int\s+\): User!/s);
+  });
+});
