@@ -15,6 +15,9 @@ export default defineConfig({
     // side by side; two workers match the two cores this runs on.
     pool: 'forks',
     maxWorkers: 2,
+    // CI reads its pass/fail counts from the JSON report (.ci/run).
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-results/vitest.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

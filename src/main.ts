@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { connectRedis, createRedis } from './cache/client';
@@ -17,6 +18,7 @@ import { startServer, type RunningServer } from './server';
  * server and installs signal handlers. Everything below it is handed what it uses.
  */
 async function main(): Promise<void> {
+  loadEnvFile(resolve(__dirname, '..', '.env'));
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId });
   if (config.autoStartServices) {
@@ -59,6 +61,11 @@ async function main(): Promise<void> {
     redis.disconnect();
     await pool.end();
   });
+}
+
+/** Settings in `.env`, if there is one; variables already in the environment win. */
+function loadEnvFile(path: string): void {
+  if (existsSync(path)) process.loadEnvFile(path);
 }
 
 /**

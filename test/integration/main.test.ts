@@ -21,7 +21,7 @@ afterAll(async () => {
 function startService(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, NODE_ENV: 'development', AUTO_START_SERVICES: 'false', ...env },
+    env: { PATH: process.env.PATH, NODE_ENV: 'development', AUTO_START_SERVICES: 'false', LOG_LEVEL: 'info', SEED_DEMO_DATA: 'true', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(child);

@@ -1,0 +1,43 @@
+/** Shared by the orchestration in `services.ts` and the modules it calls; kept apart so neither imports the other. */
+
+export interface ServiceLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export type ServiceState = 'running' | 'started-docker' | 'started-private';
+export type ServiceName = 'mysql' | 'redis';
+
+export interface Context {
+  dataDir: string;
+  projectDir: string;
+  logger: ServiceLogger;
+  timeoutMs: number;
+  searchDirs: string[];
+  /** Asked at most once per call, and only if some local server is missing. */
+  dockerUsable: () => Promise<boolean>;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface ServiceSpec {
+  name: ServiceName;
+  label: string;
+  envVar: string;
+  endpoint: Endpoint;
+  /** Answers like the application needs it to: a login for MySQL, PING for Redis. */
+  isReady(ep: Endpoint): Promise<boolean>;
+  /** Starts a private server; undefined when its binaries are not installed. */
+  startPrivate(ep: Endpoint, ctx: Context): Promise<PrivateServer | undefined>;
+}
+
+export interface PrivateServer {
+  pid: number;
+  logFile: string;
+  pidFile: string;
+}
