@@ -92,6 +92,40 @@ describe('the service process', () => {
     expect(service.logs).toContainEqual(expect.objectContaining({ msg: 'stopped' }));
   });
 
+  it('creates and migrates a database with npm run db:migrate, and does nothing the second time', async () => {
+    const database = `tl_test_${Math.floor(Date.now() / 1000)}_migrate${process.pid}`;
+    databases.push(database);
+    const migrate = () => {
+      const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'scripts/migrate.ts'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, MYSQL_URL: `${MYSQL_SERVER_URL}${database}` },
+        stdio: 'ignore',
+      });
+      return once(child, 'exit');
+    };
+    expect(await migrate()).toEqual([0, null]);
+    expect(await migrate()).toEqual([0, null]);
+    const connection = await mysql.createConnection(`${MYSQL_SERVER_URL}${database}`);
+    const [tables] = await connection.query('SHOW TABLES');
+    const [versions] = await connection.query(
+      "SELECT table_name AS t, column_type AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND column_name = 'version' ORDER BY 1",
+    );
+    await connection.end();
+    expect((tables as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort()).toEqual([
+      '__drizzle_migrations',
+      'orders',
+      'products',
+      'users',
+    ]);
+    // MariaDB shows a display width (bigint(20)), MySQL 8 does not.
+    const bigint = expect.stringMatching(/^bigint(\(20\))? unsigned$/);
+    expect(versions).toEqual([
+      { t: 'orders', c: bigint },
+      { t: 'products', c: bigint },
+      { t: 'users', c: bigint },
+    ]);
+  });
+
   it('says which server it cannot reach, in one line', async () => {
     const service = startService({ MYSQL_URL: 'mysql://root@127.0.0.1:1/x', REDIS_URL });
     const [code] = await service.exited;

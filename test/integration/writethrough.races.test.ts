@@ -69,19 +69,28 @@ describe('update', () => {
   });
 });
 
+/**
+ * Starts a load of `id` and holds it after it has read MySQL, before its backfill;
+ * returns once it is held. `backfill.open()` lets it go on.
+ */
+async function readHeldBeforeBackfill(id: number) {
+  const backfill = gate('the test to release the backfill');
+  const reached = gate('the read to reach its backfill');
+  hooks.beforeBackfill = async () => {
+    reached.open();
+    await backfill.opened;
+  };
+  const read = t.core.users.load([id]);
+  await reached.opened;
+  delete hooks.beforeBackfill; // only this read is held
+  return { read, backfill };
+}
+
 describe('load', () => {
   it('does not overwrite a newer write with a backfill that was held back', async () => {
     const { id } = await t.core.users.create(newUser());
     await t.redis.del(t.core.users.cacheLayout.key(id)); // force the next read to miss
-    const backfill = gate();
-    const reachedBackfill = gate('the read to reach its backfill');
-    hooks.beforeBackfill = async () => {
-      reachedBackfill.open();
-      await backfill.opened;
-    };
-    const slowRead = t.core.users.load([id]);
-    await reachedBackfill.opened; // the read has version 1 from MySQL in hand
-    delete hooks.beforeBackfill;
+    const { read: slowRead, backfill } = await readHeldBeforeBackfill(id); // the read has version 1 from MySQL in hand
 
     const updated = await t.core.users.update(id, { name: 'Newer' });
     expect(await cachedVersion(id)).toBe(2);
@@ -95,15 +104,7 @@ describe('load', () => {
   it('does not resurrect a deleted row with a backfill that was held back', async () => {
     const { id } = await t.core.users.create(newUser());
     await t.redis.del(t.core.users.cacheLayout.key(id));
-    const backfill = gate();
-    const reachedBackfill = gate('the read to reach its backfill');
-    hooks.beforeBackfill = async () => {
-      reachedBackfill.open();
-      await backfill.opened;
-    };
-    const slowRead = t.core.users.load([id]);
-    await reachedBackfill.opened;
-    delete hooks.beforeBackfill;
+    const { read: slowRead, backfill } = await readHeldBeforeBackfill(id);
 
     expect(await t.core.users.delete(id)).toBe(true);
     backfill.open();
@@ -118,15 +119,7 @@ describe('load', () => {
     // This file has its own database and nothing else inserts meanwhile, so the next
     // insert takes the next id.
     const nextId = (await t.core.users.create(newUser())).id + 1;
-    const backfill = gate();
-    const reachedBackfill = gate('the read to reach its backfill');
-    hooks.beforeBackfill = async () => {
-      reachedBackfill.open();
-      await backfill.opened;
-    };
-    const slowRead = t.core.users.load([nextId]);
-    await reachedBackfill.opened; // the read found no row
-    delete hooks.beforeBackfill;
+    const { read: slowRead, backfill } = await readHeldBeforeBackfill(nextId); // the read found no row
 
     const created = await t.core.users.create(newUser());
     expect(created.id).toBe(nextId);
