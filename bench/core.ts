@@ -17,6 +17,7 @@ import { migrateDatabase } from '../src/db/migrate';
 import { users } from '../src/db/schema';
 import { CacheWriter } from '../src/writethrough/cache-writer';
 import { Repository } from '../src/writethrough/repository';
+import { UnitOfWork } from '../src/writethrough/unit-of-work';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const WARMUP = Math.ceil(ITERATIONS / 10);
@@ -41,7 +42,7 @@ async function main(): Promise<void> {
   const noCacheWrites = new Repository('user', users, {
     db,
     cache: core.cache,
-    writer: { write: async () => [] } as unknown as CacheWriter,
+    work: new UnitOfWork(db, { write: async () => [] } as unknown as CacheWriter),
     settings,
     logger: quiet,
   });

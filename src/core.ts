@@ -7,6 +7,7 @@ import { CacheWriter } from './writethrough/cache-writer';
 import { FailureEvents } from './writethrough/failures';
 import type { CoreLogger } from './writethrough/logger';
 import { Repository, type RepositoryHooks } from './writethrough/repository';
+import { UnitOfWork } from './writethrough/unit-of-work';
 
 export interface CoreDeps {
   db: Database;
@@ -30,11 +31,13 @@ export function createCore({ db, redis, settings, instanceId, logger, hooks }: C
     instanceId,
     logger,
   );
-  const deps = { db, cache, writer, settings, logger, ...(hooks ? { hooks } : {}) };
+  const work = new UnitOfWork(db, writer, hooks);
+  const deps = { db, cache, work, settings, logger, ...(hooks ? { hooks } : {}) };
   return {
     cache,
     failures,
     writer,
+    work,
     users: new Repository('user', users, deps),
     products: new Repository('product', products, deps),
     orders: new Repository('order', orders, deps),

@@ -1,15 +1,17 @@
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
-import type { CasWrite, RedisCache } from '../cache/redis-cache';
+import type { RedisCache } from '../cache/redis-cache';
 import type { CacheSettings } from '../config';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
-import type { CacheWriter } from './cache-writer';
+import type { PendingWrite } from './cache-writer';
 import { rowCodec } from './codec';
 import { EntityCache } from './entity-cache';
 import type { WriteOperation } from './failures';
 import type { CoreLogger } from './logger';
+import type { Transaction, UnitOfWork } from './unit-of-work';
+import type { RepositoryHooks } from './hooks';
 
 /** Any Drizzle MySQL table with a numeric `id` and `version`. */
 export type VersionedTable = MySqlTable & { id: MySqlColumn; version: MySqlColumn };
@@ -19,27 +21,16 @@ type Managed = 'id' | 'version' | 'createdAt' | 'updatedAt';
 export type Row<T extends VersionedTable> = T['$inferSelect'] & { id: number; version: number };
 export type NewRow<T extends VersionedTable> = Omit<T['$inferInsert'], Managed>;
 export type Patch<T extends VersionedTable> = Partial<NewRow<T>>;
-
-/**
- * Test seams, called at the two moments where a race can strike. Production passes
- * none; tests use them to hold a cache write back until a competing one has landed.
- */
-export interface RepositoryHooks {
-  /** Inside the transaction, after its statements ran, before COMMIT; throwing rolls it back. */
-  beforeCommit?(event: { entity: string; operation: WriteOperation; id: number }): Promise<void> | void;
-  /** After the transaction committed, before the cache write is sent. */
-  afterCommit?(event: { entity: string; operation: WriteOperation; id: number; version: number }): Promise<void> | void;
-  /** After the misses were read from MySQL, before they are backfilled. */
-  beforeBackfill?(event: { entity: string; ids: readonly number[] }): Promise<void> | void;
-}
+export type { RepositoryHooks } from './hooks';
 
 export interface RepositoryDeps {
   db: Database;
   cache: RedisCache;
-  writer: CacheWriter;
+  /** Runs each write's transaction, then its cache writes. */
+  work: UnitOfWork;
   settings: CacheSettings;
   logger: CoreLogger;
-  hooks?: RepositoryHooks;
+  hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
   now?: () => number;
 }
 
@@ -95,13 +86,12 @@ export class Repository<T extends VersionedTable> {
 
   async create(values: NewRow<T>): Promise<Row<T>> {
     this.assertWritable(values, 'create');
-    const row = await this.transaction(async (tx) => {
+    return this.deps.work.run(this.entity, async (tx) => {
       const [header] = await tx.insert(this.table).values(values as T['$inferInsert']);
-      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'create', id: header.insertId });
-      return this.selectOne(tx, header.insertId);
+      await this.deps.work.beforeCommit({ entity: this.entity, operation: 'create', id: header.insertId });
+      const row = await this.selectOne(tx, header.insertId);
+      return { result: row, writes: [this.rowWrite('create', row)] };
     });
-    await this.writeThrough('create', row.id, row.version, this.cacheLayout.rowWrite(row, this.now()));
-    return row;
   }
 
   /**
@@ -117,7 +107,7 @@ export class Repository<T extends VersionedTable> {
     if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 1)) {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
-    const row = await this.transaction(async (tx) => {
+    return this.deps.work.run(this.entity, async (tx) => {
       const match =
         expectedVersion === undefined
           ? eq(this.table.id, id)
@@ -127,11 +117,10 @@ export class Repository<T extends VersionedTable> {
         .set({ ...patch, version: sql`${this.table.version} + 1` } as never)
         .where(match);
       if (header.affectedRows === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
-      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'update', id });
-      return this.selectOne(tx, id);
+      await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
+      const row = await this.selectOne(tx, id);
+      return { result: row, writes: [this.rowWrite('update', row)] };
     });
-    await this.writeThrough('update', id, row.version, this.cacheLayout.rowWrite(row, this.now()));
-    return row;
   }
 
   /**
@@ -140,7 +129,7 @@ export class Repository<T extends VersionedTable> {
    */
   async delete(id: number): Promise<boolean> {
     assertId(id);
-    const deletedVersion = await this.transaction(async (tx) => {
+    return this.deps.work.run(this.entity, async (tx) => {
       // FOR UPDATE: no other transaction can bump the version between this read and
       // the DELETE, so the tombstone outranks every version the row ever had.
       const [current] = await tx
@@ -148,15 +137,27 @@ export class Repository<T extends VersionedTable> {
         .from(this.table as MySqlTable)
         .where(eq(this.table.id, id))
         .for('update');
-      if (!current) return undefined;
+      if (!current) return { result: false, writes: [] };
       await tx.delete(this.table).where(eq(this.table.id, id));
-      await this.hooks.beforeCommit?.({ entity: this.entity, operation: 'delete', id });
-      return current.version as number;
+      await this.deps.work.beforeCommit({ entity: this.entity, operation: 'delete', id });
+      const cas = this.cacheLayout.tombstoneWrite(id, current.version as number, this.now());
+      return { result: true, writes: [{ entity: this.entity, entityId: id, operation: 'delete', cas }] };
     });
-    if (deletedVersion === undefined) return false;
-    const tombstone = this.cacheLayout.tombstoneWrite(id, deletedVersion, this.now());
-    await this.writeThrough('delete', id, tombstone.version, tombstone);
-    return true;
+  }
+
+  /** The cache write for a row a transaction has just written (to hand to the unit of work). */
+  rowWrite(operation: WriteOperation, row: Row<T>): PendingWrite {
+    return { entity: this.entity, entityId: row.id, operation, cas: this.cacheLayout.rowWrite(row, this.now()) };
+  }
+
+  /** Reads one row inside a transaction, so it sees that transaction's own writes. */
+  async selectOne(tx: Transaction, id: number): Promise<Row<T>> {
+    const [row] = await tx
+      .select()
+      .from(this.table as MySqlTable)
+      .where(eq(this.table.id, id));
+    if (!row) throw new NotFoundError(this.entity, id);
+    return row as Row<T>;
   }
 
   /** True when the table has no rows at all (used to seed demo data into a new database). */
@@ -170,16 +171,6 @@ export class Repository<T extends VersionedTable> {
     } catch (err) {
       throw translateDatabaseError(err, this.entity);
     }
-  }
-
-  private async writeThrough(
-    operation: WriteOperation,
-    id: number,
-    version: number,
-    cas: CasWrite,
-  ): Promise<void> {
-    await this.hooks.afterCommit?.({ entity: this.entity, operation, id, version });
-    await this.deps.writer.write([{ entity: this.entity, entityId: id, operation, cas }]);
   }
 
   private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<void> {
@@ -209,15 +200,6 @@ export class Repository<T extends VersionedTable> {
     }
   }
 
-  private async selectOne(tx: Transaction, id: number): Promise<Row<T>> {
-    const [row] = await tx
-      .select()
-      .from(this.table as MySqlTable)
-      .where(eq(this.table.id, id));
-    if (!row) throw new NotFoundError(this.entity, id);
-    return row as Row<T>;
-  }
-
   /** Zero rows matched: either the row is gone or its version moved on. */
   private async explainMissedUpdate(tx: Transaction, id: number, expectedVersion?: number): Promise<never> {
     const [current] = await tx
@@ -231,15 +213,6 @@ export class Repository<T extends VersionedTable> {
     );
   }
 
-  /** Runs `work` in a transaction; an error inside rolls it back and nothing is cached. */
-  private async transaction<R>(work: (tx: Transaction) => Promise<R>): Promise<R> {
-    try {
-      return await this.deps.db.transaction(work);
-    } catch (err) {
-      throw translateDatabaseError(err, this.entity);
-    }
-  }
-
   private assertWritable(values: object, operation: 'create' | 'update'): void {
     for (const field of Object.keys(values)) {
       if (!this.writableFields.has(field)) {
@@ -248,8 +221,6 @@ export class Repository<T extends VersionedTable> {
     }
   }
 }
-
-type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
 /** Ids are positive integers that a JS number holds exactly. */
 export function assertId(id: number): void {

@@ -1,0 +1,46 @@
+import type { Database } from '../db/client';
+import { translateDatabaseError } from '../db/errors';
+import type { CacheWriter, PendingWrite } from './cache-writer';
+import type { RepositoryHooks } from './hooks';
+
+export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** What a transaction hands back: its answer, and the cache writes its commit calls for. */
+export interface Committed<R> {
+  result: R;
+  writes: PendingWrite[];
+}
+
+/**
+ * The write path every mutation takes: run the statements in one MySQL transaction,
+ * and only once it has committed, send all the cache writes it produced in one
+ * pipeline. The order is the point: a cache write before COMMIT could publish a row
+ * that then rolls back, and a write that rolls back must leave the cache untouched.
+ */
+export class UnitOfWork {
+  constructor(
+    private readonly db: Database,
+    private readonly writer: CacheWriter,
+    private readonly hooks: RepositoryHooks = {},
+  ) {}
+
+  /** `entity` names what the transaction is about, for the errors MySQL raises. */
+  async run<R>(entity: string, work: (tx: Transaction) => Promise<Committed<R>>): Promise<R> {
+    let committed: Committed<R>;
+    try {
+      committed = await this.db.transaction(work);
+    } catch (err) {
+      throw translateDatabaseError(err, entity);
+    }
+    for (const w of committed.writes) {
+      await this.hooks.afterCommit?.({ entity: w.entity, operation: w.operation, id: w.entityId, version: w.cas.version });
+    }
+    // The writer never throws: the transaction has committed, so its answer stands.
+    await this.writer.write(committed.writes);
+    return committed.result;
+  }
+
+  async beforeCommit(event: Parameters<NonNullable<RepositoryHooks['beforeCommit']>>[0]): Promise<void> {
+    await this.hooks.beforeCommit?.(event);
+  }
+}
