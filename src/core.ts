@@ -3,7 +3,9 @@ import { RedisCache } from './cache/redis-cache';
 import type { CacheSettings } from './config';
 import type { Database } from './db/client';
 import { orders, products, users } from './db/schema';
+import { OrderService } from './orders/order-service';
 import { CacheWriter } from './writethrough/cache-writer';
+import { FailureFeed } from './writethrough/failure-feed';
 import { FailureEvents } from './writethrough/failures';
 import type { CoreLogger } from './writethrough/logger';
 import { Repository, type RepositoryHooks } from './writethrough/repository';
@@ -33,14 +35,19 @@ export function createCore({ db, redis, settings, instanceId, logger, hooks }: C
   );
   const work = new UnitOfWork(db, writer, hooks);
   const deps = { db, cache, work, settings, logger, ...(hooks ? { hooks } : {}) };
+  const repositories = {
+    users: new Repository('user', users, deps),
+    products: new Repository('product', products, deps),
+    orders: new Repository('order', orders, deps),
+  };
   return {
     cache,
     failures,
     writer,
     work,
-    users: new Repository('user', users, deps),
-    products: new Repository('product', products, deps),
-    orders: new Repository('order', orders, deps),
+    ...repositories,
+    ordering: new OrderService(db, work, repositories),
+    failureFeed: new FailureFeed(failures),
   };
 }
 

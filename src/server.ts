@@ -6,10 +6,13 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
 import type { Core } from './core';
 import { createContext, type Context } from './graphql/context';
 import { createErrorFormatter } from './graphql/errors';
+import { requestLoggingPlugin } from './graphql/logging-plugin';
 import type { Logger } from './logger';
 
 /** Each dependency the service reports on in /readyz: resolves when it answers. */
@@ -34,13 +37,19 @@ export interface RunningServer {
 }
 
 /**
- * Apollo Server over Express on a plain Node HTTP server, so that later the
- * graphql-ws subscription server can share the same port and path.
+ * Apollo Server over Express, and graphql-ws for subscriptions, on one plain Node
+ * HTTP server: one port, one path.
  */
 export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
   const app = express();
   app.disable('x-powered-by');
   const httpServer = createServer(app);
+  // Subscriptions over graphql-ws share the port and the /graphql path: the
+  // WebSocket server takes the upgrade requests, Express everything else.
+  const subscriptions = useServer(
+    { schema: deps.schema, context: () => createContext(deps.core), isProd: deps.production },
+    new WebSocketServer({ server: httpServer, path: '/graphql' }),
+  );
   const apollo = new ApolloServer<Context>({
     schema: deps.schema,
     formatError: createErrorFormatter({ production: deps.production, logger: deps.logger }),
@@ -51,6 +60,9 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
+      requestLoggingPlugin(deps.logger),
+      // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
+      { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },
       deps.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
     ],
   });

@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { Core } from '../core';
-import type { ProductRow, UserRow } from '../db/schema';
+import type { OrderRow, ProductRow, UserRow } from '../db/schema';
 import { createLoader } from '../writethrough/loaders';
 
 /** What every resolver gets: the core, and this request's own DataLoaders. */
@@ -12,6 +12,7 @@ export interface Context {
 export interface Loaders {
   user: DataLoader<number, UserRow | null>;
   product: DataLoader<number, ProductRow | null>;
+  order: DataLoader<number, OrderRow | null>;
 }
 
 /** Loaders are made per request, so a batch never mixes requests and nothing is cached in-process for longer. */
@@ -21,6 +22,7 @@ export function createContext(core: Core): Context {
     loaders: {
       user: createLoader(core.users),
       product: createLoader(core.products),
+      order: createLoader(core.orders),
     },
   };
 }

@@ -10,6 +10,11 @@ export function parseId(value: string | number, field = 'id'): number {
   return id;
 }
 
+/** Failure event ids count up from 1, like row ids. */
+export function parseEventId(value: string | number): number {
+  return parseId(value, 'after');
+}
+
 export const MAX_IDS_PER_REQUEST = 100;
 
 export function parseIds(values: ReadonlyArray<string | number>, field = 'ids'): number[] {

@@ -5,3 +5,10 @@
 export function definedFields<T extends object>(input: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as never;
 }
+
+/** DataLoader.loadMany answers an Error in place of a value; a GraphQL list wants it thrown. */
+export function unwrapMany<T>(values: Array<T | Error>): T[] {
+  const error = values.find((v): v is Error => v instanceof Error);
+  if (error) throw error;
+  return values as T[];
+}

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 export type WriteOperation = 'create' | 'update' | 'delete';
 
 /**
@@ -28,6 +26,8 @@ export type FailureListener = (failure: WriteThroughFailure) => void;
  */
 export class FailureEvents {
   private readonly listeners = new Set<FailureListener>();
+  /** Event ids count up from 1 in this process, so "after id N" has a meaning. */
+  private sequence = 0;
 
   constructor(private readonly onListenerError: (err: unknown, failure: WriteThroughFailure) => void) {}
 
@@ -38,7 +38,7 @@ export class FailureEvents {
   }
 
   publish(failure: Omit<WriteThroughFailure, 'id'>): WriteThroughFailure {
-    const event = { id: randomUUID(), ...failure };
+    const event = { id: String(++this.sequence), ...failure };
     for (const listener of this.listeners) {
       try {
         listener(event);

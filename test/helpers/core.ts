@@ -41,6 +41,11 @@ export interface TestCoreOptions {
   hooks?: RepositoryHooks;
   commandTimeoutMs?: number;
   logger?: CoreLogger;
+  /**
+   * MySQL connections. The default, one, lets `serverStatements()` count every
+   * statement on MySQL's side; tests of real concurrency need more.
+   */
+  poolSize?: number;
 }
 
 /**
@@ -50,7 +55,7 @@ export interface TestCoreOptions {
  */
 export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
   const database = await createTestDatabase();
-  const pool = createPool({ url: database.url, poolSize: 1 });
+  const pool = createPool({ url: database.url, poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
   const db = createDatabase(pool, statements);
   const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
@@ -76,6 +81,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
   });
   let lastQuestions: number | undefined;
   const serverStatements = async () => {
+    if ((options.poolSize ?? 1) !== 1) throw new Error('serverStatements() needs a pool of one connection');
     const [rows] = await pool.query("SHOW SESSION STATUS LIKE 'Questions'");
     const questions = Number((rows as Array<{ Value: string }>)[0]!.Value);
     // The SHOW itself is one question; leave it out of the count.

@@ -1,7 +1,7 @@
 import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { parseId, parseIds } from '../../graphql/ids';
-import { definedFields } from '../../graphql/patch';
+import { definedFields, unwrapMany } from '../../graphql/patch';
 import { CreateUserInput, UpdateUserArgs } from './user.input';
 import { User } from './user.type';
 
@@ -14,7 +14,7 @@ export class UserResolver {
 
   @Query(() => [User], { nullable: 'items', description: 'In the order of `ids`, null where there is no user; at most 100.' })
   async users(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context) {
-    return unwrap(await loaders.user.loadMany(parseIds(ids)));
+    return unwrapMany(await loaders.user.loadMany(parseIds(ids)));
   }
 
   @Mutation(() => User)
@@ -39,11 +39,4 @@ export class UserResolver {
     loaders.user.clear(userId).prime(userId, null);
     return deleted;
   }
-}
-
-/** DataLoader.loadMany answers an Error in place of a value; a GraphQL list wants it thrown. */
-export function unwrap<T>(values: Array<T | Error>): T[] {
-  const error = values.find((v): v is Error => v instanceof Error);
-  if (error) throw error;
-  return values as T[];
 }

@@ -1,0 +1,28 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+
+export interface RequestLogger {
+  debug(obj: object, msg: string): void;
+}
+
+/**
+ * One structured line per GraphQL operation, at debug level: its name, how long it
+ * took, and the codes of any errors (unexpected errors are logged in full by the
+ * error formatter).
+ */
+export function requestLoggingPlugin(logger: RequestLogger): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      const started = process.hrtime.bigint();
+      return {
+        async willSendResponse({ operationName, response, errors }) {
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          const codes = errors?.map((e) => e.extensions?.code ?? 'INTERNAL_SERVER_ERROR');
+          logger.debug(
+            { operation: operationName ?? null, ms: Math.round(ms * 100) / 100, status: response.http.status ?? 200, ...(codes ? { errors: codes } : {}) },
+            'graphql request',
+          );
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import type { OrderRow } from '../../db/schema';
+import type { Context } from '../../graphql/context';
+import { parseId } from '../../graphql/ids';
+import { unwrapMany } from '../../graphql/patch';
+import { Product } from '../product/product.type';
+import { User } from '../user/user.type';
+import { PlaceOrderInput } from './order.input';
+import { Order } from './order.type';
+
+@Resolver(() => Order)
+export class OrderResolver {
+  @Query(() => Order, { nullable: true })
+  order(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context) {
+    return loaders.order.load(parseId(id));
+  }
+
+  @Query(() => [Order], { description: 'Newest first; `limit` from 1 to 100.' })
+  async recentOrders(@Arg('limit', () => Int, { defaultValue: 20 }) limit: number, @Ctx() { core, loaders }: Context) {
+    const ids = await core.ordering.recentIds(limit);
+    // An order deleted between the two reads is left out rather than answered as null.
+    return unwrapMany(await loaders.order.loadMany(ids)).filter((o) => o !== null);
+  }
+
+  @Mutation(() => Order, { description: 'Takes the stock and records the order in one transaction; not enough stock is a CONFLICT.' })
+  async placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() { core, loaders }: Context) {
+    const order = await core.ordering.place({
+      userId: parseId(input.userId, 'userId'),
+      productId: parseId(input.productId, 'productId'),
+      quantity: input.quantity,
+    });
+    loaders.order.prime(order.id, order);
+    loaders.product.clear(order.productId);
+    return order;
+  }
+
+  // Both go through the request's loaders, so a list of orders costs one MGET per type.
+  @FieldResolver(() => User)
+  async user(@Root() order: OrderRow, @Ctx() { loaders }: Context) {
+    return present(await loaders.user.load(order.userId), `user ${order.userId} of order ${order.id}`);
+  }
+
+  @FieldResolver(() => Product)
+  async product(@Root() order: OrderRow, @Ctx() { loaders }: Context) {
+    return present(await loaders.product.load(order.productId), `product ${order.productId} of order ${order.id}`);
+  }
+}
+
+/** Foreign keys keep an order's user and product alive; if one is missing, something is badly wrong. */
+function present<T>(row: T | null, what: string): T {
+  if (row === null) throw new Error(`${what} is missing`);
+  return row;
+}

@@ -1,0 +1,96 @@
+import { and, desc, eq, gte, sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { translateDatabaseError } from '../db/errors';
+import { orders, products, users, type OrderRow } from '../db/schema';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
+import { assertId, type Repository } from '../writethrough/repository';
+import type { Transaction, UnitOfWork } from '../writethrough/unit-of-work';
+
+export const MAX_ORDER_QUANTITY = 10_000;
+export const MAX_RECENT_ORDERS = 100;
+
+export interface PlaceOrder {
+  userId: number;
+  productId: number;
+  quantity: number;
+}
+
+/**
+ * Orders touch two tables at once: placing one takes stock from a product and
+ * records the order, in one transaction, and then writes both rows through to the
+ * cache in one pipeline.
+ */
+export class OrderService {
+  constructor(
+    private readonly db: Database,
+    private readonly work: UnitOfWork,
+    private readonly repositories: {
+      products: Repository<typeof products>;
+      orders: Repository<typeof orders>;
+    },
+  ) {}
+
+  async place({ userId, productId, quantity }: PlaceOrder): Promise<OrderRow> {
+    assertId(userId);
+    assertId(productId);
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_ORDER_QUANTITY) {
+      throw new InvalidInputError(`quantity must be a whole number from 1 to ${MAX_ORDER_QUANTITY}`, 'quantity');
+    }
+    return this.work.run('order', async (tx) => {
+      await this.assertUserExists(tx, userId);
+      await this.takeStock(tx, productId, quantity);
+      const product = await this.repositories.products.selectOne(tx, productId);
+      const [header] = await tx
+        .insert(orders)
+        .values({ userId, productId, quantity, totalCents: product.priceCents * quantity });
+      await this.work.beforeCommit({ entity: 'order', operation: 'create', id: header.insertId });
+      const order = await this.repositories.orders.selectOne(tx, header.insertId);
+      return {
+        result: order,
+        writes: [this.repositories.products.rowWrite('update', product), this.repositories.orders.rowWrite('create', order)],
+      };
+    });
+  }
+
+  /** The newest orders' ids, newest first; the caller loads the orders through its DataLoader. */
+  async recentIds(limit: number): Promise<number[]> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_ORDERS) {
+      throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_RECENT_ORDERS}`, 'limit');
+    }
+    try {
+      const rows = await this.db
+        .select({ id: orders.id })
+        .from(orders)
+        .orderBy(desc(orders.createdAt), desc(orders.id))
+        .limit(limit);
+      return rows.map((r) => r.id);
+    } catch (err) {
+      throw translateDatabaseError(err, 'order');
+    }
+  }
+
+  /** LOCK IN SHARE MODE: the user cannot be deleted between this check and the INSERT. */
+  private async assertUserExists(tx: Transaction, userId: number): Promise<void> {
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('share');
+    if (!user) throw new NotFoundError('user', userId);
+  }
+
+  /**
+   * Takes the stock only if enough is left, in the same UPDATE that checks it: two
+   * orders racing for the last items cannot both pass a check made in a separate
+   * SELECT, because the row lock makes the second UPDATE see the first one's result.
+   */
+  private async takeStock(tx: Transaction, productId: number, quantity: number): Promise<void> {
+    const [header] = await tx
+      .update(products)
+      .set({ stock: sql`${products.stock} - ${quantity}`, version: sql`${products.version} + 1` })
+      .where(and(eq(products.id, productId), gte(products.stock, quantity)));
+    if (header.affectedRows > 0) return;
+    const [product] = await tx.select({ stock: products.stock }).from(products).where(eq(products.id, productId));
+    if (!product) throw new NotFoundError('product', productId);
+    throw new ConflictError(`product ${productId} has ${product.stock} in stock, not the ${quantity} ordered`, {
+      available: product.stock,
+      requested: quantity,
+    });
+  }
+}
