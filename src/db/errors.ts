@@ -59,6 +59,9 @@ export function translateDatabaseError(err: unknown, entity: string): unknown {
     case 'ER_ROW_IS_REFERENCED':
     case 'ER_ROW_IS_REFERENCED_2':
       return new ConflictError(`this ${entity} is still referenced by other records`);
+    case 'ER_NO_REFERENCED_ROW':
+    case 'ER_NO_REFERENCED_ROW_2':
+      return new ConflictError(`a record this ${entity} refers to was deleted meanwhile`);
     case 'ER_NO_DEFAULT_FOR_FIELD':
     case 'ER_BAD_NULL_ERROR': {
       const field = /(?:Field|Column) '([^']+)'/.exec(driver.sqlMessage ?? '')?.[1];

@@ -69,9 +69,12 @@ export class OrderService {
     }
   }
 
-  /** LOCK IN SHARE MODE: the user cannot be deleted between this check and the INSERT. */
+  /**
+   * For a clear NOT_FOUND. No lock is needed: the INSERT's foreign key check locks
+   * the user row itself, so a user deleted in between fails the INSERT instead.
+   */
   private async assertUserExists(tx: Transaction, userId: number): Promise<void> {
-    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('share');
+    const [user] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
     if (!user) throw new NotFoundError('user', userId);
   }
 

@@ -46,6 +46,10 @@ export interface TestCoreOptions {
    * statement on MySQL's side; tests of real concurrency need more.
    */
   poolSize?: number;
+  /** Connect the pool here instead of to the test's database (e.g. a port nothing listens on). */
+  mysqlUrl?: string;
+  /** Share another test core's keys instead of a fresh prefix. */
+  keyPrefix?: string;
 }
 
 /**
@@ -55,14 +59,14 @@ export interface TestCoreOptions {
  */
 export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
   const database = await createTestDatabase();
-  const pool = createPool({ url: database.url, poolSize: options.poolSize ?? 1 });
+  const pool = createPool({ url: options.mysqlUrl ?? database.url, poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
   const db = createDatabase(pool, statements);
   const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
   redis.on('error', () => {}); // faults are the point of some tests; each command reports its own error
   await connectRedis(redis);
   const settings: CacheSettings = {
-    keyPrefix: testKeyPrefix(),
+    keyPrefix: options.keyPrefix ?? testKeyPrefix(),
     ttlSeconds: 3600,
     ttlJitter: 0.1,
     negativeTtlSeconds: 30,

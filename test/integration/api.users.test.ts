@@ -1,7 +1,8 @@
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema';
-import { commandsBetween, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
+import { measureCost } from '../helpers/cost';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let redisServer: PrivateRedis;
@@ -29,14 +30,7 @@ async function createUser(input: Record<string, unknown> = {}) {
   return res.data!.createUser as { id: string; version: number; email: string; name: string };
 }
 
-/** What a request cost, counted by the servers: SQL statements and Redis commands. */
-async function cost<T>(work: () => Promise<T>): Promise<{ result: T; sql: number; redis: Record<string, number> }> {
-  const before = await redisServer.commandCounts();
-  await s.serverStatements();
-  const result = await work();
-  const sql = await s.serverStatements();
-  return { result, sql, redis: commandsBetween(before, await redisServer.commandCounts()) };
-}
+const cost = <T>(work: () => Promise<T>) => measureCost(redisServer, s, work);
 
 describe('createUser', () => {
   it('returns the committed user at version 1, with ISO timestamps', async () => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLoader } from '../../src/writethrough/loaders';
 import { createTestCore, type TestCore } from '../helpers/core';
-import { commandsBetween, startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
+import { measureCost } from '../helpers/cost';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 
 /**
  * Counted from the servers' own side: Redis's INFO commandstats on a redis-server
@@ -25,13 +26,9 @@ afterAll(async () => {
   await redisServer?.kill();
 });
 
-/** Runs `work` and returns what it cost on each server. */
+/** What `work` cost on each server. */
 async function cost(work: () => Promise<unknown>) {
-  const before = await redisServer.commandCounts();
-  await t.serverStatements();
-  await work();
-  const sql = await t.serverStatements();
-  const redis = commandsBetween(before, await redisServer.commandCounts());
+  const { sql, redis } = await measureCost(redisServer, t, work);
   return { sql, redis };
 }
 

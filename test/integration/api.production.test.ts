@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+let s: TestServer;
+
+beforeAll(async () => {
+  s = await startTestServer({ production: true });
+});
+afterAll(() => s?.close());
+
+describe('in production', () => {
+  it('refuses introspection', async () => {
+    const res = await s.gql('{ __schema { types { name } } }');
+    expect(res.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+
+  it('serves no Sandbox page', async () => {
+    const res = await fetch(s.url, { headers: { accept: 'text/html' } });
+    expect(await res.text()).not.toMatch(/sandbox/i);
+  });
+
+  it('sends errors without stack traces', async () => {
+    const res = await s.gql(`mutation { updateUser(id: "999999", input: { name: "x" }) { id } }`);
+    expect(res.errors?.[0]).toEqual({
+      message: 'user 999999 does not exist',
+      locations: expect.any(Array),
+      path: ['updateUser'],
+      extensions: { code: 'NOT_FOUND' },
+    });
+  });
+});
