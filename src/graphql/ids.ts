@@ -10,9 +10,9 @@ export function parseId(value: string | number, field = 'id'): number {
   return id;
 }
 
-/** Failure event ids count up from 1, like row ids. */
-export function parseEventId(value: string | number): number {
-  return parseId(value, 'after');
+/** Failure event ids count up from 1; `after: 0` means from the first one kept. */
+export function parseEventId(value: string | number, field = 'after'): number {
+  return String(value) === '0' ? 0 : parseId(value, field);
 }
 
 export const MAX_IDS_PER_REQUEST = 100;

@@ -93,13 +93,13 @@ describe('placeOrder', () => {
   });
 
   it.each([
-    ['a zero quantity', { quantity: 0 }, 'quantity'],
-    ['a negative quantity', { quantity: -2 }, 'quantity'],
-    ['a huge quantity', { quantity: 10_001 }, 'quantity'],
-  ])('rejects %s as BAD_USER_INPUT', async (_, input, field) => {
+    ['a zero quantity', 0],
+    ['a negative quantity', -2],
+    ['a huge quantity', 10_001],
+  ])('rejects %s as BAD_USER_INPUT', async (_, quantity) => {
     const [userId, productId] = [await createUser(), await createProduct()];
-    const res = await s.gql(PLACE, { input: { userId, productId, quantity: 1, ...input } });
-    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field })] });
+    const res = await s.gql(PLACE, { input: { userId, productId, quantity } });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field: 'quantity' })] });
   });
 
   it('rejects a userId that is not a positive integer as BAD_USER_INPUT naming it', async () => {

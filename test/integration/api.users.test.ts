@@ -194,6 +194,19 @@ describe('the HTTP endpoints', () => {
     expect(await ready.json()).toEqual({ mysql: 'ok', redis: 'ok' });
   });
 
+  it('answers introspection in development, for Sandbox to explore', async () => {
+    const res = await s.gql('{ __type(name: "Mutation") { fields { name } } }');
+    expect(res.data!.__type.fields.map((f: { name: string }) => f.name)).toEqual([
+      'createUser',
+      'updateUser',
+      'deleteUser',
+      'createProduct',
+      'updateProduct',
+      'deleteProduct',
+      'placeOrder',
+    ]);
+  });
+
   it('serves the Apollo Sandbox page to a browser asking for HTML', async () => {
     const res = await fetch(s.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);

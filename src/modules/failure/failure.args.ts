@@ -1,10 +1,19 @@
+import { IsOptional, IsString } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
 
+// type-graphql validates these args (forbidUnknownValues) each time the field
+// resolves, i.e. for every event delivered: a class with no class-validator
+// decorators counts as an "unknown value" and fails every event. So each field
+// says what it accepts, like every other args and input class.
 @ArgsType()
 export class WriteThroughFailuresArgs {
   @Field(() => String, { nullable: true, description: "Only failures of this entity: 'user', 'product' or 'order'." })
+  @IsOptional()
+  @IsString()
   entity?: string | null;
 
   @Field(() => ID, { nullable: true, description: 'Replay the failures after this event id first.' })
+  @IsOptional()
+  @IsString()
   after?: string | null;
 }

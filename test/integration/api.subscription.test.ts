@@ -1,0 +1,340 @@
+import { eq } from 'drizzle-orm';
+import { createClient } from 'graphql-ws';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { users } from '../../src/db/schema';
+import type { FailureFeed } from '../../src/writethrough/failure-feed';
+import { pollUntil } from '../helpers/poll';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+// Each test gets a server of its own (its own database, key prefix and event
+// sequence, so event ids start at "1"), over a redis-server it may kill.
+
+const FAILURE_FIELDS = 'id entity entityId operation version error occurredAt instance';
+const SUBSCRIPTION = `subscription($entity: String, $after: ID) {
+  writeThroughFailures(entity: $entity, after: $after) { ${FAILURE_FIELDS} }
+}`;
+
+interface FailureEvent {
+  id: string;
+  entity: string;
+  entityId: string;
+  operation: string;
+  version: number;
+  error: string;
+  occurredAt: string;
+  instance: string;
+  /** When the client received it (Date.now()). */
+  receivedAt: number;
+}
+
+/** What a test must undo, run newest first after each test even when it fails. */
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  const errors: unknown[] = [];
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed');
+});
+
+interface Env {
+  redis: PrivateRedis;
+  s: TestServer;
+  wsUrl: string;
+  feed: FeedWatch;
+  /** Stops the server; safe to call again (the cleanup does). */
+  close(): Promise<void>;
+}
+
+/** A private redis-server and a test server on it, with fast-failing cache writes. */
+async function startEnv(): Promise<Env> {
+  const redis = await startPrivateRedis();
+  cleanups.push(() => redis.kill());
+  const s = await startTestServer({
+    redisUrl: redis.url,
+    commandTimeoutMs: 100,
+    settings: { writeRetries: 1, writeRetryDelayMs: 10 },
+  });
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= s.close());
+  cleanups.push(close);
+  return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.failureFeed), close };
+}
+
+interface FeedWatch {
+  /** Subscriptions the server holds open on the feed right now. */
+  readonly open: number;
+  /** Resolves once the server holds `n` open subscriptions. */
+  untilOpen(n: number): Promise<void>;
+}
+
+/**
+ * graphql-ws acknowledges a connection but never a subscription, so a client cannot
+ * tell when the server has registered one. This watches the feed the resolver
+ * subscribes to: once `subscribe` has returned, every later event reaches that
+ * subscriber; once its iterator is returned, none does.
+ */
+function watchFeed(feed: FailureFeed): FeedWatch {
+  const open = new Set<AsyncIterator<unknown>>();
+  const subscribe = feed.subscribe.bind(feed);
+  vi.spyOn(feed, 'subscribe').mockImplementation((filter) => {
+    const iterator = subscribe(filter);
+    const release = iterator.return!.bind(iterator);
+    iterator.return = () => {
+      open.delete(iterator);
+      return release();
+    };
+    open.add(iterator);
+    return iterator;
+  });
+  return {
+    get open() {
+      return open.size;
+    },
+    untilOpen: (n) => pollUntil(`the server to hold ${n} open subscription(s) on the feed`, () => open.size === n).then(() => {}),
+  };
+}
+
+interface Subscriber {
+  /** Every event received so far, in order. */
+  events: FailureEvent[];
+  /** The next event not yet taken (it may have arrived already), or fails after `timeoutMs`. */
+  next(timeoutMs?: number): Promise<FailureEvent>;
+  /** The close event of the client's socket, or fails after `timeoutMs`. */
+  closed(timeoutMs?: number): Promise<{ code: number; reason: string }>;
+  /** What the subscription ended with, if it has: GraphQL errors or a close event. */
+  readonly error: unknown;
+  dispose(): Promise<void>;
+}
+
+/** A real graphql-ws client over a real WebSocket, subscribed to `writeThroughFailures`. */
+function subscribe(wsUrl: string, variables: { entity?: string; after?: string } = {}): Subscriber {
+  const events: FailureEvent[] = [];
+  const closes: Array<{ code: number; reason: string }> = [];
+  let error: unknown;
+  let taken = 0;
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    // A closed socket ends the subscription with an error instead of reconnecting.
+    retryAttempts: 0,
+    on: { closed: (event) => void closes.push(event as { code: number; reason: string }) },
+  });
+  const unsubscribe = client.subscribe<{ writeThroughFailures: Omit<FailureEvent, 'receivedAt'> }>(
+    { query: SUBSCRIPTION, variables },
+    {
+      next: (result) => {
+        if (result.errors) error = result.errors;
+        else events.push({ ...result.data!.writeThroughFailures, receivedAt: Date.now() });
+      },
+      error: (err) => void (error = err),
+      complete: () => {},
+    },
+  );
+  let disposed: Promise<void> | undefined;
+  const self: Subscriber = {
+    events,
+    get error() {
+      return error;
+    },
+    async next(timeoutMs = 5_000) {
+      // An error ends the subscription: report it at once rather than at the deadline.
+      const outcome = await pollUntil(
+        `event #${taken + 1} (received so far: ${JSON.stringify(events.map((e) => e.id))})`,
+        (): { event: FailureEvent } | { error: unknown } | undefined => {
+          const event = events[taken];
+          return event ? { event } : error ? { error } : undefined;
+        },
+        timeoutMs,
+      );
+      if (!('event' in outcome)) throw new Error(`the subscription failed: ${JSON.stringify(outcome.error)}`);
+      taken++;
+      return outcome.event;
+    },
+    closed: (timeoutMs = 5_000) => pollUntil('the socket to close', () => closes[0], timeoutMs),
+    dispose: () =>
+      (disposed ??= (async () => {
+        unsubscribe();
+        await client.dispose();
+      })()),
+  };
+  cleanups.push(() => self.dispose());
+  return self;
+}
+
+/** Subscribes, and returns once the server has registered the subscription. */
+async function subscribed(env: Env, variables: { entity?: string; after?: string } = {}): Promise<Subscriber> {
+  const expected = env.feed.open + 1;
+  const subscriber = subscribe(env.wsUrl, variables);
+  await env.feed.untilOpen(expected);
+  return subscriber;
+}
+
+let seq = 0;
+const unique = () => `${++seq}-${Date.now()}`;
+
+async function createUser(s: TestServer): Promise<{ id: string; version: number }> {
+  const res = await s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id version } }`, {
+    input: { name: 'Ada', email: `sub${unique()}@example.com` },
+  });
+  expect(res.errors).toBeUndefined();
+  return res.data!.createUser;
+}
+
+async function updateUser(s: TestServer, id: string, name: string): Promise<{ id: string; name: string; version: number }> {
+  const res = await s.gql(`mutation($id: ID!, $input: UpdateUserInput!) { updateUser(id: $id, input: $input) { id name version } }`, {
+    id,
+    input: { name },
+  });
+  expect(res.errors).toBeUndefined();
+  return res.data!.updateUser;
+}
+
+async function createProduct(s: TestServer): Promise<{ id: string; version: number }> {
+  const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id version } }`, {
+    input: { sku: `SKU-${unique()}`, name: 'Mug', priceCents: 1200, stock: 10 },
+  });
+  expect(res.errors).toBeUndefined();
+  return res.data!.createProduct;
+}
+
+describe('Subscription: writeThroughFailures', () => {
+  it('delivers a failed cache write to a subscriber within a second, while the mutation returns the committed row', async () => {
+    const env = await startEnv();
+    const { s } = env;
+    const user = await createUser(s); // Redis is up: this write goes through, and reports nothing
+    const subscriber = await subscribed(env);
+
+    await env.redis.kill();
+    const updated = await updateUser(s, user.id, 'Committed anyway');
+    const respondedAt = Date.now();
+
+    expect(updated).toEqual({ id: user.id, name: 'Committed anyway', version: 2 });
+    const [row] = await s.db.select().from(users).where(eq(users.id, Number(user.id)));
+    expect(row).toMatchObject({ name: 'Committed anyway', version: 2 });
+
+    const event = await subscriber.next(2_000);
+    expect(event).toEqual({
+      id: '1',
+      entity: 'user',
+      entityId: user.id,
+      operation: 'update',
+      version: 2,
+      error: expect.stringMatching(/\S/),
+      occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      instance: 'test-instance',
+      receivedAt: expect.any(Number),
+    });
+    // The event may well arrive before the mutation's response: it is published
+    // before the resolver returns. Either way, it is not more than a second late.
+    expect(event.receivedAt - respondedAt).toBeLessThan(1_000);
+    expect(subscriber.events).toHaveLength(1);
+  });
+
+  it('filters by entity', async () => {
+    const env = await startEnv();
+    const { s } = env;
+    const user = await createUser(s);
+    const products = await subscribed(env, { entity: 'product' });
+    const everything = await subscribed(env);
+
+    await env.redis.kill();
+    // user, product, user, product: ids 1 to 4.
+    await updateUser(s, user.id, 'First');
+    const first = await createProduct(s);
+    await updateUser(s, user.id, 'Second');
+    const second = await createProduct(s);
+
+    // The unfiltered subscriber proves all four failures were published...
+    const all = [await everything.next(), await everything.next(), await everything.next(), await everything.next()];
+    expect(all.map((e) => [e.id, e.entity])).toEqual([
+      ['1', 'user'],
+      ['2', 'product'],
+      ['3', 'user'],
+      ['4', 'product'],
+    ]);
+    // ...and, since a subscription delivers in order, the product subscriber having
+    // received #4 means it would have received #1 and #3 by now, had they matched.
+    await products.next();
+    await products.next();
+    expect(products.events.map((e) => ({ id: e.id, entity: e.entity, entityId: e.entityId, operation: e.operation }))).toEqual([
+      { id: '2', entity: 'product', entityId: first.id, operation: 'create' },
+      { id: '4', entity: 'product', entityId: second.id, operation: 'create' },
+    ]);
+  });
+
+  it('resumes after the last event id it saw, missing none', async () => {
+    const env = await startEnv();
+    const { s } = env;
+    const user = await createUser(s);
+    const a = await subscribed(env);
+
+    await env.redis.kill();
+    await updateUser(s, user.id, 'v2');
+    await updateUser(s, user.id, 'v3');
+    expect([(await a.next()).id, (await a.next()).id]).toEqual(['1', '2']);
+    const lastSeen = a.events.at(-1)!.id;
+
+    // A goes away; the server lets go of its subscription.
+    await a.dispose();
+    await env.feed.untilOpen(0);
+    await updateUser(s, user.id, 'v4'); // #3 and #4: nobody is listening
+    await updateUser(s, user.id, 'v5');
+    expect(a.events).toHaveLength(2);
+
+    const b = await subscribed(env, { after: lastSeen });
+    const missed = [await b.next(), await b.next()];
+    expect(missed.map((e) => [e.id, e.version])).toEqual([
+      ['3', 4],
+      ['4', 5],
+    ]);
+    // Then the live ones, right after the replay, with none twice.
+    await updateUser(s, user.id, 'v6');
+    const live = await b.next();
+    expect([live.id, live.version]).toEqual(['5', 6]);
+    expect(b.events.map((e) => e.id)).toEqual(['3', '4', '5']);
+  });
+
+  it('refuses an unknown entity when subscribing, before any event', async () => {
+    const env = await startEnv();
+    const subscriber = subscribe(env.wsUrl, { entity: 'usr' });
+    const error = await pollUntil('the subscription to be refused', () => subscriber.error);
+    expect(error).toEqual([
+      expect.objectContaining({
+        message: 'entity must be one of user, product, order, got "usr"',
+        extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'entity' }),
+      }),
+    ]);
+    expect(env.feed.open).toBe(0);
+  });
+
+  it('replays every event still kept when resuming after "0"', async () => {
+    const env = await startEnv();
+    const user = await createUser(env.s);
+    await env.redis.kill();
+    await updateUser(env.s, user.id, 'before anyone listened');
+    const late = await subscribed(env, { after: '0' });
+    expect((await late.next()).id).toBe('1');
+  });
+
+  it('closes subscriptions when the server stops', async () => {
+    const env = await startEnv();
+    const subscriber = await subscribed(env);
+
+    const started = Date.now();
+    await env.close();
+    const closed = await subscriber.closed(2_000);
+    expect(closed.code).toBe(1001);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    // The subscription ended, with that close event (this client does not retry),
+    // rather than hanging; and the server let go of its side.
+    expect(await pollUntil('the subscription to end', () => subscriber.error, 1_000)).toMatchObject({ code: 1001 });
+    await env.feed.untilOpen(0);
+  });
+});
