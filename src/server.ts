@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -11,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
 import type { Core } from './core';
 import { createContext, type Context } from './graphql/context';
+import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import type { Logger } from './logger';
@@ -59,7 +59,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     // that order. Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }),
+      drainHttpServer(httpServer),
       requestLoggingPlugin(deps.logger),
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },

@@ -103,6 +103,12 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     statements,
     serverStatements,
     async close() {
+      // Leave the shared Redis as it was found (the keys would expire anyway).
+      if (redis.status === 'ready') {
+        for await (const keys of redis.scanStream({ match: `${settings.keyPrefix}*`, count: 1000 })) {
+          if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+        }
+      }
       redis.disconnect();
       await pool.end();
       await database.drop();

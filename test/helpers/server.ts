@@ -1,7 +1,10 @@
+import { afterAll, beforeAll } from 'vitest';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { createTestCore, type TestCore, type TestCoreOptions } from './core';
+import { measureCost, type Cost } from './cost';
+import { startPrivateRedis, type PrivateRedis } from './redis-server';
 
 export interface GraphQLResponse<T = Record<string, unknown>> {
   status: number;
@@ -49,5 +52,40 @@ export async function startTestServer(options: TestCoreOptions & { production?: 
       await server.stop();
       await t.close();
     },
+  };
+}
+
+export interface ServerOnPrivateRedis {
+  /** The test server (valid inside tests, after `beforeAll`). */
+  readonly s: TestServer;
+  /** Its private redis-server, whose command counts are the server's alone. */
+  readonly redis: PrivateRedis;
+  /** What `work` cost, counted by MySQL and by the private redis-server. */
+  cost<T>(work: () => Promise<T>): Promise<Cost<T>>;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` hooks that start a test server on a redis-server
+ * of the file's own (so Redis commands can be counted on the server side) and stop both.
+ */
+export function useServerOnPrivateRedis(options: Parameters<typeof startTestServer>[0] = {}): ServerOnPrivateRedis {
+  let redis: PrivateRedis | undefined;
+  let s: TestServer | undefined;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+    s = await startTestServer({ ...options, redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await s?.close();
+    await redis?.kill();
+  });
+  return {
+    get s() {
+      return s!;
+    },
+    get redis() {
+      return redis!;
+    },
+    cost: (work) => measureCost(redis!, s!, work),
   };
 }

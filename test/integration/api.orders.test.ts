@@ -1,36 +1,23 @@
 import { count, eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { orders, products } from '../../src/db/schema';
-import { measureCost } from '../helpers/cost';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useServerOnPrivateRedis } from '../helpers/server';
 
-let redisServer: PrivateRedis;
-let s: TestServer;
-
-beforeAll(async () => {
-  redisServer = await startPrivateRedis();
-  s = await startTestServer({ redisUrl: redisServer.url });
-});
-afterAll(async () => {
-  await s?.close();
-  await redisServer?.kill();
-});
+const env = useServerOnPrivateRedis();
 
 let seq = 0;
-const cost = <T>(work: () => Promise<T>) => measureCost(redisServer, s, work);
-const orderCount = async () => (await s.db.select({ n: count() }).from(orders))[0]!.n;
-const productInMysql = async (id: string) => (await s.db.select().from(products).where(eq(products.id, Number(id))))[0]!;
+const orderCount = async () => (await env.s.db.select({ n: count() }).from(orders))[0]!.n;
+const productInMysql = async (id: string) => (await env.s.db.select().from(products).where(eq(products.id, Number(id))))[0]!;
 
 async function createUser() {
-  const res = await s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+  const res = await env.s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
     input: { name: `Buyer ${++seq}`, email: `buyer${seq}-${Date.now()}@example.com` },
   });
   return res.data!.createUser.id as string;
 }
 
 async function createProduct(stock = 10, priceCents = 250) {
-  const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+  const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
     input: { sku: `ORD-${++seq}-${Date.now()}`, name: `Thing ${seq}`, priceCents, stock },
   });
   return res.data!.createProduct.id as string;
@@ -39,7 +26,7 @@ async function createProduct(stock = 10, priceCents = 250) {
 const PLACE = `mutation($input: PlaceOrderInput!) {
   placeOrder(input: $input) { id quantity totalCents createdAt user { id } product { id stock version } }
 }`;
-const place = (userId: string, productId: string, quantity: number) => s.gql(PLACE, { input: { userId, productId, quantity } });
+const place = (userId: string, productId: string, quantity: number) => env.s.gql(PLACE, { input: { userId, productId, quantity } });
 
 describe('placeOrder', () => {
   it('takes the stock and records the order, with the price times the quantity', async () => {
@@ -58,8 +45,8 @@ describe('placeOrder', () => {
   it('leaves both the order and the product in the cache: reading them back costs no SQL', async () => {
     const [userId, productId] = [await createUser(), await createProduct()];
     const order = (await place(userId, productId, 2)).data!.placeOrder;
-    const { result, sql } = await cost(() =>
-      s.gql(`query($o: ID!, $p: ID!) { order(id: $o) { id quantity } product(id: $p) { stock version } }`, { o: order.id, p: productId }),
+    const { result, sql } = await env.cost(() =>
+      env.s.gql(`query($o: ID!, $p: ID!) { order(id: $o) { id quantity } product(id: $p) { stock version } }`, { o: order.id, p: productId }),
     );
     expect(result.data).toEqual({ order: { id: order.id, quantity: 2 }, product: { stock: 8, version: 2 } });
     expect(sql).toBe(0);
@@ -75,7 +62,7 @@ describe('placeOrder', () => {
     });
     expect(await orderCount()).toBe(before);
     expect(await productInMysql(productId)).toMatchObject({ stock: 2, version: 1 });
-    const cached = await s.gql(`query($p: ID!) { product(id: $p) { stock version } }`, { p: productId });
+    const cached = await env.s.gql(`query($p: ID!) { product(id: $p) { stock version } }`, { p: productId });
     expect(cached.data).toEqual({ product: { stock: 2, version: 1 } });
   });
 
@@ -98,19 +85,19 @@ describe('placeOrder', () => {
     ['a huge quantity', 10_001],
   ])('rejects %s as BAD_USER_INPUT', async (_, quantity) => {
     const [userId, productId] = [await createUser(), await createProduct()];
-    const res = await s.gql(PLACE, { input: { userId, productId, quantity } });
+    const res = await env.s.gql(PLACE, { input: { userId, productId, quantity } });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field: 'quantity' })] });
   });
 
   it('rejects a userId that is not a positive integer as BAD_USER_INPUT naming it', async () => {
-    const res = await s.gql(PLACE, { input: { userId: 'me', productId: '1', quantity: 1 } });
+    const res = await env.s.gql(PLACE, { input: { userId: 'me', productId: '1', quantity: 1 } });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'userId' });
   });
 });
 
 describe('order', () => {
   it('answers null for an id with no order', async () => {
-    expect((await s.gql(`{ order(id: "999999") { id } }`)).data).toEqual({ order: null });
+    expect((await env.s.gql(`{ order(id: "999999") { id } }`)).data).toEqual({ order: null });
   });
 });
 
@@ -126,38 +113,38 @@ describe('recentOrders', () => {
   });
 
   it('lists the newest first', async () => {
-    const res = await s.gql(RECENT, { limit: 5 });
+    const res = await env.s.gql(RECENT, { limit: 5 });
     expect(res.data!.recentOrders.map((o: { id: string }) => o.id)).toEqual(placed.slice(-5).reverse());
   });
 
   it('costs one SQL query (the ids) and one MGET per type when warm', async () => {
-    const { result, sql, redis } = await cost(() => s.gql(RECENT, { limit: 50 }));
+    const { result, sql, redis } = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
     expect(result.data!.recentOrders).toHaveLength(50);
     expect({ sql, redis }).toEqual({ sql: 1, redis: { mget: 3 } });
   });
 
   it('costs one SELECT … IN per type for its misses when cold, and is warm again after', async () => {
-    const keys = await s.redis.keys(`${s.settings.keyPrefix}*`);
-    await s.redis.del(...keys);
-    const cold = await cost(() => s.gql(RECENT, { limit: 50 }));
+    const keys = await env.s.redis.keys(`${env.s.settings.keyPrefix}*`);
+    await env.s.redis.del(...keys);
+    const cold = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
     expect(cold.result.data!.recentOrders).toHaveLength(50);
     expect(cold.sql).toBe(4); // the ids, then orders, users and products IN (…)
     expect(cold.redis.mget).toBe(3);
-    const warm = await cost(() => s.gql(RECENT, { limit: 50 }));
+    const warm = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
     expect({ sql: warm.sql, redis: warm.redis }).toEqual({ sql: 1, redis: { mget: 3 } });
   });
 
   it.each([0, 101])('rejects limit %i as BAD_USER_INPUT', async (limit) => {
-    const res = await s.gql(RECENT, { limit });
+    const res = await env.s.gql(RECENT, { limit });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'limit' });
   });
 
   it('refuses to delete a user or product that orders refer to, as CONFLICT', async () => {
-    const order = (await s.gql(`query { recentOrders(limit: 1) { user { id } product { id } } }`)).data!.recentOrders[0];
-    const user = await s.gql(`mutation($id: ID!) { deleteUser(id: $id) }`, { id: order.user.id });
+    const order = (await env.s.gql(`query { recentOrders(limit: 1) { user { id } product { id } } }`)).data!.recentOrders[0];
+    const user = await env.s.gql(`mutation($id: ID!) { deleteUser(id: $id) }`, { id: order.user.id });
     expect(user.errors?.[0]).toMatchObject({ message: 'this user is still referenced by other records', extensions: { code: 'CONFLICT' } });
-    const product = await s.gql(`mutation($id: ID!) { deleteProduct(id: $id) }`, { id: order.product.id });
+    const product = await env.s.gql(`mutation($id: ID!) { deleteProduct(id: $id) }`, { id: order.product.id });
     expect(product.errors?.[0]?.extensions?.code).toBe('CONFLICT');
-    expect((await s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: order.user.id })).data).toEqual({ user: { id: order.user.id } });
+    expect((await env.s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: order.user.id })).data).toEqual({ user: { id: order.user.id } });
   });
 });

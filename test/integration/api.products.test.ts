@@ -1,30 +1,17 @@
 import { count } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { products } from '../../src/db/schema';
-import { measureCost } from '../helpers/cost';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useServerOnPrivateRedis } from '../helpers/server';
 
-let redisServer: PrivateRedis;
-let s: TestServer;
-
-beforeAll(async () => {
-  redisServer = await startPrivateRedis();
-  s = await startTestServer({ redisUrl: redisServer.url });
-});
-afterAll(async () => {
-  await s?.close();
-  await redisServer?.kill();
-});
+const env = useServerOnPrivateRedis();
 
 const PRODUCT = 'id sku name priceCents stock version createdAt updatedAt';
 let seq = 0;
 const sku = () => `SKU-${++seq}-${Date.now()}`;
-const cost = <T>(work: () => Promise<T>) => measureCost(redisServer, s, work);
-const productCount = async () => (await s.db.select({ n: count() }).from(products))[0]!.n;
+const productCount = async () => (await env.s.db.select({ n: count() }).from(products))[0]!.n;
 
 async function createProduct(input: Record<string, unknown> = {}) {
-  const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT} } }`, {
+  const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { ${PRODUCT} } }`, {
     input: { sku: sku(), name: 'Widget', priceCents: 1999, stock: 10, ...input },
   });
   expect(res.errors).toBeUndefined();
@@ -35,7 +22,7 @@ describe('createProduct', () => {
   it('returns the committed product at version 1, readable right away with no SQL', async () => {
     const product = await createProduct({ name: 'Gadget', priceCents: 500, stock: 3 });
     expect(product).toMatchObject({ name: 'Gadget', priceCents: 500, stock: 3, version: 1 });
-    const { result, sql, redis } = await cost(() => s.gql(`query($id: ID!) { product(id: $id) { ${PRODUCT} } }`, { id: product.id }));
+    const { result, sql, redis } = await env.cost(() => env.s.gql(`query($id: ID!) { product(id: $id) { ${PRODUCT} } }`, { id: product.id }));
     expect(result.data).toEqual({ product });
     expect({ sql, redis }).toEqual({ sql: 0, redis: { mget: 1 } });
   });
@@ -48,7 +35,7 @@ describe('createProduct', () => {
     ['an over-long name', { name: 'n'.repeat(201) }, 'name'],
   ])('rejects %s as BAD_USER_INPUT naming the field, and writes nothing', async (_, input, field) => {
     const before = await productCount();
-    const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+    const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
       input: { sku: sku(), name: 'Widget', priceCents: 100, stock: 1, ...input },
     });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field })] });
@@ -56,7 +43,7 @@ describe('createProduct', () => {
   });
 
   it('rejects a price too large for a GraphQL Int before it reaches the resolver', async () => {
-    const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+    const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
       input: { sku: sku(), name: 'Widget', priceCents: 2 ** 31, stock: 1 },
     });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
@@ -64,7 +51,7 @@ describe('createProduct', () => {
 
   it('rejects a taken sku as CONFLICT', async () => {
     const product = await createProduct();
-    const res = await s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+    const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
       input: { sku: product.sku, name: 'Copy', priceCents: 1, stock: 1 },
     });
     expect(res.errors?.[0]).toMatchObject({ message: 'another product already has this sku', extensions: { code: 'CONFLICT', field: 'sku' } });
@@ -74,14 +61,14 @@ describe('createProduct', () => {
 describe('product and products', () => {
   it('keeps the order of ids, with null where a product is missing', async () => {
     const [a, b] = [await createProduct(), await createProduct()];
-    const res = await s.gql(`query($ids: [ID!]!) { products(ids: $ids) { id } }`, { ids: [b.id, '999999', a.id] });
+    const res = await env.s.gql(`query($ids: [ID!]!) { products(ids: $ids) { id } }`, { ids: [b.id, '999999', a.id] });
     expect(res.data).toEqual({ products: [{ id: b.id }, null, { id: a.id }] });
   });
 
   it('rejects more than 100 ids, and a bad id, as BAD_USER_INPUT', async () => {
-    const many = await s.gql(`query($ids: [ID!]!) { products(ids: $ids) { id } }`, { ids: Array.from({ length: 101 }, (_, i) => `${i + 1}`) });
+    const many = await env.s.gql(`query($ids: [ID!]!) { products(ids: $ids) { id } }`, { ids: Array.from({ length: 101 }, (_, i) => `${i + 1}`) });
     expect(many.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const bad = await s.gql(`{ product(id: "x1") { id } }`);
+    const bad = await env.s.gql(`{ product(id: "x1") { id } }`);
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
   });
 });
@@ -91,19 +78,19 @@ describe('updateProduct', () => {
 
   it('changes only the fields given, bumps the version, and is read back with no SQL', async () => {
     const product = await createProduct({ priceCents: 100, stock: 5 });
-    const res = await s.gql(UPDATE, { id: product.id, input: { priceCents: 150 }, v: 1 });
+    const res = await env.s.gql(UPDATE, { id: product.id, input: { priceCents: 150 }, v: 1 });
     expect(res.data!.updateProduct).toMatchObject({ priceCents: 150, stock: 5, sku: product.sku, version: 2 });
-    const { result, sql } = await cost(() => s.gql(`query($id: ID!) { product(id: $id) { priceCents version } }`, { id: product.id }));
+    const { result, sql } = await env.cost(() => env.s.gql(`query($id: ID!) { product(id: $id) { priceCents version } }`, { id: product.id }));
     expect(result.data).toEqual({ product: { priceCents: 150, version: 2 } });
     expect(sql).toBe(0);
   });
 
   it('rejects a stale expectedVersion as CONFLICT and changes nothing', async () => {
     const product = await createProduct();
-    await s.gql(UPDATE, { id: product.id, input: { stock: 1 } });
-    const res = await s.gql(UPDATE, { id: product.id, input: { stock: 99 }, v: 1 });
+    await env.s.gql(UPDATE, { id: product.id, input: { stock: 1 } });
+    const res = await env.s.gql(UPDATE, { id: product.id, input: { stock: 99 }, v: 1 });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', expectedVersion: 1, actualVersion: 2 });
-    const now = await s.gql(`query($id: ID!) { product(id: $id) { stock version } }`, { id: product.id });
+    const now = await env.s.gql(`query($id: ID!) { product(id: $id) { stock version } }`, { id: product.id });
     expect(now.data).toEqual({ product: { stock: 1, version: 2 } });
   });
 
@@ -113,14 +100,14 @@ describe('updateProduct', () => {
     ['a blank name', { name: ' ' }],
   ])('rejects %s as BAD_USER_INPUT and changes nothing', async (_, input) => {
     const product = await createProduct();
-    const res = await s.gql(UPDATE, { id: product.id, input });
+    const res = await env.s.gql(UPDATE, { id: product.id, input });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-    const now = await s.gql(`query($id: ID!) { product(id: $id) { version } }`, { id: product.id });
+    const now = await env.s.gql(`query($id: ID!) { product(id: $id) { version } }`, { id: product.id });
     expect(now.data).toEqual({ product: { version: 1 } });
   });
 
   it('reports NOT_FOUND for an id with no product', async () => {
-    const res = await s.gql(UPDATE, { id: '999998', input: { stock: 1 } });
+    const res = await env.s.gql(UPDATE, { id: '999998', input: { stock: 1 } });
     expect(res.errors?.[0]).toMatchObject({ message: 'product 999998 does not exist', extensions: { code: 'NOT_FOUND' } });
   });
 });
@@ -129,10 +116,10 @@ describe('deleteProduct', () => {
   it('deletes, answers null afterwards without SQL, and returns false the second time', async () => {
     const product = await createProduct();
     const del = `mutation($id: ID!) { deleteProduct(id: $id) }`;
-    expect((await s.gql(del, { id: product.id })).data).toEqual({ deleteProduct: true });
-    const { result, sql } = await cost(() => s.gql(`query($id: ID!) { product(id: $id) { id } }`, { id: product.id }));
+    expect((await env.s.gql(del, { id: product.id })).data).toEqual({ deleteProduct: true });
+    const { result, sql } = await env.cost(() => env.s.gql(`query($id: ID!) { product(id: $id) { id } }`, { id: product.id }));
     expect(result.data).toEqual({ product: null });
     expect(sql).toBe(0);
-    expect((await s.gql(del, { id: product.id })).data).toEqual({ deleteProduct: false });
+    expect((await env.s.gql(del, { id: product.id })).data).toEqual({ deleteProduct: false });
   });
 });

@@ -1,36 +1,23 @@
 import { count } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema';
-import { measureCost } from '../helpers/cost';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { startTestServer, type TestServer } from '../helpers/server';
+import { useServerOnPrivateRedis } from '../helpers/server';
 
-let redisServer: PrivateRedis;
-let s: TestServer;
-
-beforeAll(async () => {
-  redisServer = await startPrivateRedis();
-  s = await startTestServer({ redisUrl: redisServer.url });
-});
-afterAll(async () => {
-  await s?.close();
-  await redisServer?.kill();
-});
+const env = useServerOnPrivateRedis();
 
 const USER = 'id name email bio version createdAt updatedAt';
 let seq = 0;
 const email = () => `api${++seq}-${Date.now()}@example.com`;
-const userCount = async () => (await s.db.select({ n: count() }).from(users))[0]!.n;
+const userCount = async () => (await env.s.db.select({ n: count() }).from(users))[0]!.n;
 
 async function createUser(input: Record<string, unknown> = {}) {
-  const res = await s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} } }`, {
+  const res = await env.s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { ${USER} } }`, {
     input: { name: 'Ada', email: email(), ...input },
   });
   expect(res.errors).toBeUndefined();
   return res.data!.createUser as { id: string; version: number; email: string; name: string };
 }
 
-const cost = <T>(work: () => Promise<T>) => measureCost(redisServer, s, work);
 
 describe('createUser', () => {
   it('returns the committed user at version 1, with ISO timestamps', async () => {
@@ -41,7 +28,7 @@ describe('createUser', () => {
 
   it('is readable right away with no SQL: the write went through to the cache', async () => {
     const user = await createUser();
-    const { result, sql, redis } = await cost(() => s.gql(`query($id: ID!) { user(id: $id) { ${USER} } }`, { id: user.id }));
+    const { result, sql, redis } = await env.cost(() => env.s.gql(`query($id: ID!) { user(id: $id) { ${USER} } }`, { id: user.id }));
     expect(result.data!.user).toEqual(user);
     expect(sql).toBe(0);
     expect(redis).toEqual({ mget: 1 });
@@ -54,7 +41,7 @@ describe('createUser', () => {
     ['an over-long bio', { bio: 'b'.repeat(2001) }, 'bio'],
   ])('rejects %s as BAD_USER_INPUT naming the field, and writes nothing', async (_, input, field) => {
     const before = await userCount();
-    const res = await s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+    const res = await env.s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
       input: { name: 'Ada', email: email(), ...input },
     });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field })] });
@@ -64,7 +51,7 @@ describe('createUser', () => {
 
   it('rejects a taken email as CONFLICT', async () => {
     const user = await createUser();
-    const res = await s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
+    const res = await env.s.gql(`mutation($input: CreateUserInput!) { createUser(input: $input) { id } }`, {
       input: { name: 'Copy', email: user.email },
     });
     expect(res.errors?.[0]).toMatchObject({ message: 'another user already has this email', extensions: { code: 'CONFLICT', field: 'email' } });
@@ -73,21 +60,21 @@ describe('createUser', () => {
 
 describe('user and users', () => {
   it('answers null for an id with no user', async () => {
-    const res = await s.gql(`{ user(id: "999999") { id } }`);
+    const res = await env.s.gql(`{ user(id: "999999") { id } }`);
     expect(res).toMatchObject({ status: 200, data: { user: null } });
     expect(res.errors).toBeUndefined();
   });
 
   it('keeps the order of ids, with null where a user is missing', async () => {
     const [a, b] = [await createUser(), await createUser()];
-    const res = await s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids: [b.id, '999998', a.id, b.id] });
+    const res = await env.s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids: [b.id, '999998', a.id, b.id] });
     expect(res.data).toEqual({ users: [{ id: b.id }, null, { id: a.id }, { id: b.id }] });
   });
 
   it('loads every user a request names in one batch: one MGET, no SQL when warm', async () => {
     const [a, b, c] = [await createUser(), await createUser(), await createUser()];
-    const { result, sql, redis } = await cost(() =>
-      s.gql(`query($a: ID!, $b: ID!, $ids: [ID!]!) { one: user(id: $a) { id } two: user(id: $b) { id } all: users(ids: $ids) { id } }`, {
+    const { result, sql, redis } = await env.cost(() =>
+      env.s.gql(`query($a: ID!, $b: ID!, $ids: [ID!]!) { one: user(id: $a) { id } two: user(id: $b) { id } all: users(ids: $ids) { id } }`, {
         a: a.id,
         b: b.id,
         ids: [a.id, b.id, c.id],
@@ -104,14 +91,14 @@ describe('user and users', () => {
     ['fractional', '1.5'],
     ['too large', '99999999999999999999'],
   ])('rejects a %s id as BAD_USER_INPUT', async (_, id) => {
-    const res = await s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id });
+    const res = await env.s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'id' });
     expect(res.errors?.[0]?.message).toMatch(/^id must be a positive integer/);
   });
 
   it('rejects more than 100 ids as BAD_USER_INPUT', async () => {
     const ids = Array.from({ length: 101 }, (_, i) => String(i + 1));
-    const res = await s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids });
+    const res = await env.s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids });
     expect(res.errors?.[0]).toMatchObject({ message: 'ids may hold at most 100 ids, got 101', extensions: { code: 'BAD_USER_INPUT' } });
   });
 });
@@ -121,35 +108,35 @@ describe('updateUser', () => {
 
   it('changes only the fields given and bumps the version', async () => {
     const user = await createUser({ bio: 'keep me' });
-    const res = await s.gql(UPDATE, { id: user.id, input: { name: 'Renamed' } });
+    const res = await env.s.gql(UPDATE, { id: user.id, input: { name: 'Renamed' } });
     expect(res.data!.updateUser).toMatchObject({ name: 'Renamed', email: user.email, bio: 'keep me', version: 2 });
   });
 
   it('clears the bio when given null', async () => {
     const user = await createUser({ bio: 'old' });
-    const res = await s.gql(UPDATE, { id: user.id, input: { bio: null } });
+    const res = await env.s.gql(UPDATE, { id: user.id, input: { bio: null } });
     expect(res.data!.updateUser).toMatchObject({ bio: null, version: 2 });
   });
 
   it('is read back with no SQL', async () => {
     const user = await createUser();
-    await s.gql(UPDATE, { id: user.id, input: { name: 'Fresh' } });
-    const { result, sql } = await cost(() => s.gql(`query($id: ID!) { user(id: $id) { name version } }`, { id: user.id }));
+    await env.s.gql(UPDATE, { id: user.id, input: { name: 'Fresh' } });
+    const { result, sql } = await env.cost(() => env.s.gql(`query($id: ID!) { user(id: $id) { name version } }`, { id: user.id }));
     expect(result.data).toEqual({ user: { name: 'Fresh', version: 2 } });
     expect(sql).toBe(0);
   });
 
   it('rejects a stale expectedVersion as CONFLICT, saying which version is current, and changes nothing', async () => {
     const user = await createUser();
-    await s.gql(UPDATE, { id: user.id, input: { name: 'Second' } });
-    const res = await s.gql(UPDATE, { id: user.id, input: { name: 'Lost update' }, v: 1 });
+    await env.s.gql(UPDATE, { id: user.id, input: { name: 'Second' } });
+    const res = await env.s.gql(UPDATE, { id: user.id, input: { name: 'Lost update' }, v: 1 });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', expectedVersion: 1, actualVersion: 2 });
-    const now = await s.gql(`query($id: ID!) { user(id: $id) { name version } }`, { id: user.id });
+    const now = await env.s.gql(`query($id: ID!) { user(id: $id) { name version } }`, { id: user.id });
     expect(now.data).toEqual({ user: { name: 'Second', version: 2 } });
   });
 
   it('reports NOT_FOUND for an id with no user', async () => {
-    const res = await s.gql(UPDATE, { id: '999997', input: { name: 'Ghost' } });
+    const res = await env.s.gql(UPDATE, { id: '999997', input: { name: 'Ghost' } });
     expect(res.errors?.[0]).toMatchObject({ message: 'user 999997 does not exist', extensions: { code: 'NOT_FOUND' } });
     expect(res.data).toBeNull();
   });
@@ -160,15 +147,15 @@ describe('updateUser', () => {
     ['a bad email', { email: 'nope' }, 'input.email'],
   ])('rejects %s as BAD_USER_INPUT and changes nothing', async (_, input, field) => {
     const user = await createUser();
-    const res = await s.gql(UPDATE, { id: user.id, input });
+    const res = await env.s.gql(UPDATE, { id: user.id, input });
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: [expect.objectContaining({ field })] });
-    const now = await s.gql(`query($id: ID!) { user(id: $id) { version } }`, { id: user.id });
+    const now = await env.s.gql(`query($id: ID!) { user(id: $id) { version } }`, { id: user.id });
     expect(now.data).toEqual({ user: { version: 1 } });
   });
 
   it('rejects an empty input as BAD_USER_INPUT', async () => {
     const user = await createUser();
-    const res = await s.gql(UPDATE, { id: user.id, input: {} });
+    const res = await env.s.gql(UPDATE, { id: user.id, input: {} });
     expect(res.errors?.[0]).toMatchObject({ message: 'nothing to update: give at least one field', extensions: { code: 'BAD_USER_INPUT' } });
   });
 });
@@ -177,17 +164,17 @@ describe('deleteUser', () => {
   it('deletes, answers null afterwards without SQL, and returns false the second time', async () => {
     const user = await createUser();
     const del = `mutation($id: ID!) { deleteUser(id: $id) }`;
-    expect((await s.gql(del, { id: user.id })).data).toEqual({ deleteUser: true });
-    const { result, sql } = await cost(() => s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: user.id }));
+    expect((await env.s.gql(del, { id: user.id })).data).toEqual({ deleteUser: true });
+    const { result, sql } = await env.cost(() => env.s.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: user.id }));
     expect(result.data).toEqual({ user: null });
     expect(sql).toBe(0);
-    expect((await s.gql(del, { id: user.id })).data).toEqual({ deleteUser: false });
+    expect((await env.s.gql(del, { id: user.id })).data).toEqual({ deleteUser: false });
   });
 });
 
 describe('the HTTP endpoints', () => {
   it('answers /healthz and /readyz', async () => {
-    const base = s.url.replace(/\/graphql$/, '');
+    const base = env.s.url.replace(/\/graphql$/, '');
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${base}/readyz`);
     expect(ready.status).toBe(200);
@@ -195,7 +182,7 @@ describe('the HTTP endpoints', () => {
   });
 
   it('answers introspection in development, for Sandbox to explore', async () => {
-    const res = await s.gql('{ __type(name: "Mutation") { fields { name } } }');
+    const res = await env.s.gql('{ __type(name: "Mutation") { fields { name } } }');
     expect(res.data!.__type.fields.map((f: { name: string }) => f.name)).toEqual([
       'createUser',
       'updateUser',
@@ -208,7 +195,7 @@ describe('the HTTP endpoints', () => {
   });
 
   it('serves the Apollo Sandbox page to a browser asking for HTML', async () => {
-    const res = await fetch(s.url, { headers: { accept: 'text/html' } });
+    const res = await fetch(env.s.url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/sandbox/i);
   });

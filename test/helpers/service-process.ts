@@ -1,0 +1,132 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import Redis from 'ioredis';
+import mysql from 'mysql2/promise';
+import { MYSQL_SERVER_URL, REDIS_URL, testKeyPrefix } from './database';
+
+const ROOT = resolve(__dirname, '../..');
+
+export type LogLine = Record<string, any>;
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** Every JSON line the process wrote to stdout so far, in order. */
+  logs: LogLine[];
+  stderr: string[];
+  /** Resolves with the first log line that matches, or fails if the process exits first. */
+  waitForLog(match: (log: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Resolves when the process has exited, with its code and signal and when (performance.now()) it did. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+}
+
+/**
+ * Runs src/main.ts as its own process (as `npm start` does, without the build step),
+ * with the environment given and nothing else inherited but PATH. The caller kills
+ * it if it is still running at the end (see {@link killServices}).
+ */
+export function startService(env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, NODE_ENV: 'development', AUTO_START_SERVICES: 'false', LOG_LEVEL: 'info', SEED_DEMO_DATA: 'true', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr: string[] = [];
+  child.stderr!.on('data', (chunk) => stderr.push(String(chunk)));
+  const logs: LogLine[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      logs.push({ raw: line }); // not a pino line; kept so that nothing is lost
+    }
+  });
+  let exitedYet = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      exitedYet = true;
+      resolveExit({ code, signal, at: performance.now() });
+    });
+  });
+
+  const waitForLog = (match: (log: LogLine) => boolean, timeoutMs = 30_000) =>
+    new Promise<LogLine>((resolveLog, reject) => {
+      const found = logs.find(match);
+      if (found) return resolveLog(found);
+      if (exitedYet) return reject(new Error(`exited before logging it: ${stderr.join('')}`));
+      const onLine = () => {
+        const log = logs[logs.length - 1]!; // the listener above ran first
+        if (match(log)) finish(() => resolveLog(log));
+      };
+      const onExit = (code: number | null) => finish(() => reject(new Error(`exited with ${code} before logging it: ${stderr.join('')}`)));
+      const timer = setTimeout(() => finish(() => reject(new Error(`no matching log line within ${timeoutMs} ms`))), timeoutMs);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        lines.off('line', onLine);
+        child.off('exit', onExit);
+        settle();
+      };
+      lines.on('line', onLine);
+      child.once('exit', onExit);
+    });
+
+  return { child, logs, stderr, waitForLog, exited };
+}
+
+/** SIGKILLs each of these processes that is still running. */
+export function killServices(services: ServiceProcess[]): void {
+  for (const { child } of services) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/**
+ * A database name of the test's own, in the pattern the global setup recognises
+ * (`tl_test_<unix seconds>_<hex>`), so that one a crashed run leaves is dropped later.
+ */
+export function testDatabaseName(): string {
+  return `tl_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * What a test file's service processes use — the processes, their databases and key
+ * prefixes — so that one `cleanUp()` in `afterAll` kills, drops and deletes it all.
+ */
+export class ServiceResources {
+  private readonly services: ServiceProcess[] = [];
+  private readonly databases: string[] = [];
+  private readonly keyPrefixes: string[] = [];
+
+  start(env: Record<string, string>): ServiceProcess {
+    const service = startService(env);
+    this.services.push(service);
+    return service;
+  }
+
+  /** A new database name (the service creates it) and its URL. */
+  database(): { name: string; url: string } {
+    const name = testDatabaseName();
+    this.databases.push(name);
+    return { name, url: `${MYSQL_SERVER_URL}${name}` };
+  }
+
+  keyPrefix(): string {
+    const prefix = testKeyPrefix();
+    this.keyPrefixes.push(prefix);
+    return prefix;
+  }
+
+  async cleanUp(): Promise<void> {
+    killServices(this.services);
+    const connection = await mysql.createConnection(MYSQL_SERVER_URL);
+    for (const name of this.databases) await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
+    await connection.end();
+    const redis = new Redis(REDIS_URL);
+    for (const prefix of this.keyPrefixes) {
+      for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) {
+        if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
+      }
+    }
+    redis.disconnect();
+  }
+}
