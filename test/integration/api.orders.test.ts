@@ -1,5 +1,5 @@
 import { count, eq } from 'drizzle-orm';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { orders, products } from '../../src/db/schema';
 import { useServerOnPrivateRedis } from '../helpers/server';
 
@@ -40,6 +40,18 @@ describe('placeOrder', () => {
       product: { id: productId, stock: 7, version: 2 },
     });
     expect(await productInMysql(productId)).toMatchObject({ stock: 7, version: 2 });
+  });
+
+  it('writes the product and the order through in one pipeline after the commit', async () => {
+    const [userId, productId] = [await createUser(), await createProduct()];
+    const pipelines = vi.spyOn(env.s.redis, 'pipeline');
+    const { result, redis } = await env.cost(() => place(userId, productId, 1));
+    expect(result.errors).toBeUndefined();
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    pipelines.mockRestore();
+    // Two compare-and-sets (commandstats also counts the commands each script runs),
+    // then one MGET each for the response's nested user and product: both hits.
+    expect(redis).toEqual({ evalsha: 2, time: 2, get: 2, set: 2, mget: 2 });
   });
 
   it('leaves both the order and the product in the cache: reading them back costs no SQL', async () => {
