@@ -49,6 +49,13 @@ const schema = z
     SEED_DEMO_DATA: bool.default(true),
     AUTO_START_SERVICES: bool.optional(),
     SHUTDOWN_TIMEOUT_MS: intIn(0, 600_000).default(10_000),
+    BREAKER_ERROR_PERCENT: intIn(1, 100).default(50),
+    BREAKER_MIN_REQUESTS: intIn(1, 10_000).default(5),
+    BREAKER_RESET_MS: intIn(10, 600_000).default(1_000),
+    REPAIR_INTERVAL_MS: intIn(10, 600_000).default(500),
+    REPAIR_BATCH_SIZE: intIn(1, 10_000).default(200),
+    REPAIR_MAX_BACKOFF_MS: intIn(100, 86_400_000).default(300_000),
+    FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
   })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
@@ -74,6 +81,29 @@ export interface Config {
   /** Start private MySQL/Redis when they do not answer (development only by default). */
   autoStartServices: boolean;
   shutdownTimeoutMs: number;
+  breaker: BreakerSettings;
+  repair: RepairSettings;
+  /** How often each instance reads new failure events from MySQL for its subscribers. */
+  failureFeedPollMs: number;
+}
+
+/** When Redis stops answering, stop asking it for a while (see cache/circuit-breaker.ts). */
+export interface BreakerSettings {
+  /** Open when at least this share of recent Redis calls failed or timed out… */
+  errorPercent: number;
+  /** …and at least this many were made in the window. */
+  minRequests: number;
+  /** After this long open, let one call through to probe Redis. */
+  resetMs: number;
+}
+
+export interface RepairSettings {
+  /** How often the worker looks for failures to repair. */
+  intervalMs: number;
+  /** Failures claimed per round. */
+  batchSize: number;
+  /** Backoff between attempts at one failure doubles up to this. */
+  maxBackoffMs: number;
 }
 
 export interface CacheSettings {
@@ -128,6 +158,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDemoData: e.SEED_DEMO_DATA,
     autoStartServices: e.AUTO_START_SERVICES ?? e.NODE_ENV === 'development',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
+    repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
+    failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
   };
 }
 

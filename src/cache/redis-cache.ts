@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import type { Cache } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 
 /** One compare-and-set: see cas-script.ts for what each part means. */
@@ -14,7 +15,7 @@ export interface CasWrite {
  * The cache as the write-through core sees it: batched reads and compare-and-set
  * writes, one round trip each. It knows Redis, not rows or GraphQL.
  */
-export class RedisCache {
+export class RedisCache implements Cache {
   constructor(private readonly redis: Redis) {
     defineCasSet(redis);
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CasWrite, RedisCache } from '../cache/redis-cache';
+import type { Cache } from '../cache/cache';
+import type { CasWrite } from '../cache/redis-cache';
 import type { FailureEvents, WriteOperation, WriteThroughFailure } from './failures';
 import type { CoreLogger } from './logger';
 
@@ -26,7 +27,7 @@ export interface RetryPolicy {
  */
 export class CacheWriter {
   constructor(
-    private readonly cache: RedisCache,
+    private readonly cache: Cache,
     private readonly retry: RetryPolicy,
     private readonly failures: FailureEvents,
     private readonly instance: string,

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
-import type { RedisCache } from '../cache/redis-cache';
+import type { Cache } from '../cache/cache';
 import type { CacheSettings } from '../config';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
@@ -25,7 +25,7 @@ export type { RepositoryHooks } from './hooks';
 
 export interface RepositoryDeps {
   db: Database;
-  cache: RedisCache;
+  cache: Cache;
   /** Runs each write's transaction, then its cache writes. */
   work: UnitOfWork;
   settings: CacheSettings;
