@@ -37,7 +37,15 @@ async function main(): Promise<void> {
   const redis = createRedis(config.redis);
   await connectRedis(redis);
   const settings = { ...config.cache, keyPrefix: `tl:bench:${randomBytes(3).toString('hex')}:` };
-  const core = createCore({ db, redis, settings, instanceId: 'bench', logger: quiet });
+  const core = createCore({
+    db,
+    redis,
+    settings,
+    repair: config.repair,
+    failureFeedPollMs: config.failureFeedPollMs,
+    instanceId: 'bench',
+    logger: quiet,
+  });
   // The same repository, except that its writer never touches Redis.
   const noCacheWrites = new Repository('user', users, {
     db,

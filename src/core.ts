@@ -1,54 +1,103 @@
 import type { Redis } from 'ioredis';
+import type { Cache } from './cache/cache';
 import { RedisCache } from './cache/redis-cache';
-import type { CacheSettings } from './config';
+import type { CacheSettings, RepairSettings } from './config';
 import type { Database } from './db/client';
 import { orders, products, users } from './db/schema';
+import { EventFeed } from './failures/event-feed';
+import { FailureLog } from './failures/failure-log';
+import { RepairQueue } from './failures/repair-queue';
+import { RepairWorker } from './failures/repair-worker';
+import { SuspectKeys } from './failures/suspect-keys';
 import { OrderService } from './orders/order-service';
 import { CacheWriter } from './writethrough/cache-writer';
-import { FailureFeed } from './writethrough/failure-feed';
-import { FailureEvents } from './writethrough/failures';
 import type { CoreLogger } from './writethrough/logger';
-import { Repository, type RepositoryHooks } from './writethrough/repository';
+import { Repository, type RepositoryHooks, type VersionedTable } from './writethrough/repository';
 import { UnitOfWork } from './writethrough/unit-of-work';
 
 export interface CoreDeps {
   db: Database;
   redis: Redis;
   settings: CacheSettings;
+  repair: RepairSettings;
+  failureFeedPollMs: number;
   instanceId: string;
   logger: CoreLogger;
+  /** Wraps the Redis cache (e.g. in a circuit breaker); `available` says whether it is worth asking. */
+  guardCache?: (cache: Cache) => { cache: Cache; available: () => boolean };
   hooks?: RepositoryHooks;
 }
 
-/** The write-through core for this service's tables, built on connections made by the caller. */
-export function createCore({ db, redis, settings, instanceId, logger, hooks }: CoreDeps) {
-  const cache = new RedisCache(redis);
-  const failures = new FailureEvents((err, failure) =>
-    logger.error({ err, failure }, 'a write-through failure listener threw'),
-  );
-  const writer = new CacheWriter(
-    cache,
-    { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs },
-    failures,
-    instanceId,
-    logger,
-  );
+/**
+ * The write-through core for this service's tables, built on connections made by the
+ * caller. Nothing here starts a timer: the caller starts the feed and the repair
+ * worker (see `start`), so tests choose what runs.
+ */
+export function createCore(deps: CoreDeps) {
+  const { db, redis, settings, instanceId, logger, hooks } = deps;
+  const guarded = deps.guardCache?.(new RedisCache(redis)) ?? { cache: new RedisCache(redis), available: () => true };
+  const { cache } = guarded;
+  const failureLog = new FailureLog(db, logger);
+  const suspects = new SuspectKeys();
+  const feed = new EventFeed(failureLog, { pollMs: deps.failureFeedPollMs }, logger, (event) => suspects.apply(event));
+  // This instance's own failures are suspect at once, before the mutation answers,
+  // and reach its subscribers without waiting for the next poll.
+  failureLog.onRecorded((event) => {
+    suspects.apply(event);
+    void feed.poke();
+  });
+  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger);
   const work = new UnitOfWork(db, writer, hooks);
-  const deps = { db, cache, work, settings, logger, ...(hooks ? { hooks } : {}) };
+  const repositoryDeps = { db, cache, work, settings, logger, suspects, ...(hooks ? { hooks } : {}) };
   const repositories = {
-    users: new Repository('user', users, deps),
-    products: new Repository('product', products, deps),
-    orders: new Repository('order', orders, deps),
+    users: new Repository('user', users, repositoryDeps),
+    products: new Repository('product', products, repositoryDeps),
+    orders: new Repository('order', orders, repositoryDeps),
   };
+  const repairWorker = new RepairWorker({
+    queue: new RepairQueue(db, instanceId),
+    cache,
+    repositories: byEntity(repositories),
+    settings: deps.repair,
+    logger,
+    cacheAvailable: guarded.available,
+    onRepaired: (events) => {
+      events.forEach((event) => suspects.apply(event));
+      void feed.poke();
+    },
+  });
+
   return {
     cache,
-    failures,
     writer,
     work,
+    failureLog,
+    suspects,
+    feed,
+    repairWorker,
     ...repositories,
     ordering: new OrderService(db, work, repositories),
-    failureFeed: new FailureFeed(failures),
+    /**
+     * Starts following the failure feed (the cursor first, then the unrepaired keys,
+     * so nothing recorded in between is missed) and, unless told not to, polling it
+     * for other instances' events and running the repair worker.
+     */
+    async start(options: { repairs?: boolean; pollFeed?: boolean } = {}): Promise<void> {
+      await feed.start({ poll: options.pollFeed !== false });
+      for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
+      if (options.repairs !== false) repairWorker.start();
+    },
+    async stop(): Promise<void> {
+      feed.stop();
+      await repairWorker.stop();
+    },
   };
 }
 
 export type Core = ReturnType<typeof createCore>;
+
+/** The repair worker looks repositories up by the entity names the failure log records. */
+function byEntity(repositories: object): Record<string, Repository<VersionedTable>> {
+  const all = Object.values(repositories) as Array<Repository<VersionedTable>>;
+  return Object.fromEntries(all.map((r) => [r.entity, r]));
+}

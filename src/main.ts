@@ -39,7 +39,16 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
   );
 
-  const core = createCore({ db, redis, settings: config.cache, instanceId: config.instanceId, logger });
+  const core = createCore({
+    db,
+    redis,
+    settings: config.cache,
+    repair: config.repair,
+    failureFeedPollMs: config.failureFeedPollMs,
+    instanceId: config.instanceId,
+    logger,
+  });
+  await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 
   const server = await startServer(
@@ -58,6 +67,7 @@ async function main(): Promise<void> {
   logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
 
   installShutdown(config, logger, server, async () => {
+    await core.stop();
     redis.disconnect();
     await pool.end();
   });

@@ -69,3 +69,52 @@ export const orders = mysqlTable(
 export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
+
+/**
+ * Committed writes whose cache update failed. Kept in MySQL because Redis is the
+ * part that failed: the record must outlive it, and the process. A row stays
+ * unrepaired (repaired_at NULL) until the repair worker has set the key again; while
+ * it is, every instance reads that key from MySQL.
+ */
+export const writeThroughFailures = mysqlTable(
+  'write_through_failures',
+  {
+    id: id(),
+    entity: varchar('entity', { length: 32 }).notNull(),
+    entityId: bigint('entity_id', { mode: 'number', unsigned: true }).notNull(),
+    operation: varchar('operation', { length: 16 }).notNull(),
+    /** The committed version the cache should have held. */
+    version: bigint('version', { mode: 'number', unsigned: true }).notNull(),
+    error: varchar('error', { length: 1000 }).notNull(),
+    instance: varchar('instance', { length: 64 }).notNull(),
+    occurredAt: datetime('occurred_at', { mode: 'date', fsp: 3 }).notNull(),
+    repairedAt: datetime('repaired_at', { mode: 'date', fsp: 3 }),
+    repairedBy: varchar('repaired_by', { length: 64 }),
+    repairAttempts: int('repair_attempts', { unsigned: true }).notNull().default(0),
+    /** Not before then: the backoff after a failed attempt, or another worker's claim. */
+    nextAttemptAt: datetime('next_attempt_at', { mode: 'date', fsp: 3 }).notNull(),
+    lastRepairError: varchar('last_repair_error', { length: 1000 }),
+  },
+  (t) => [
+    index('write_through_failures_due_idx').on(t.repairedAt, t.nextAttemptAt),
+    index('write_through_failures_key_idx').on(t.entity, t.entityId),
+  ],
+);
+
+/**
+ * The feed the writeThroughFailures subscription reads, on every instance: one row
+ * when a failure is recorded and one when it is repaired. Append-only; its
+ * auto-increment id orders the events and is the cursor a subscriber resumes from.
+ */
+export const writeThroughEvents = mysqlTable('write_through_events', {
+  id: id(),
+  failureId: bigint('failure_id', { mode: 'number', unsigned: true })
+    .notNull()
+    .references(() => writeThroughFailures.id, { onDelete: 'cascade' }),
+  kind: varchar('kind', { length: 16 }).$type<'failed' | 'repaired'>().notNull(),
+  occurredAt: datetime('occurred_at', { mode: 'date', fsp: 3 }).notNull(),
+  instance: varchar('instance', { length: 64 }).notNull(),
+});
+
+export type WriteThroughFailureRow = typeof writeThroughFailures.$inferSelect;
+export type WriteThroughEventRow = typeof writeThroughEvents.$inferSelect;

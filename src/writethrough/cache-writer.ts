@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cache } from '../cache/cache';
+import { CacheUnavailableError } from '../cache/circuit-breaker';
 import type { CasWrite } from '../cache/redis-cache';
-import type { FailureEvents, WriteOperation, WriteThroughFailure } from './failures';
+import type { FailedWrite, FailureReporter, WriteOperation } from './failures';
 import type { CoreLogger } from './logger';
 
 /** A committed write's cache update, with what a failure report needs to name it. */
@@ -21,7 +22,8 @@ export interface RetryPolicy {
 
 /**
  * Writes committed rows to the cache after their transaction: all of them in one
- * pipeline, the failed ones again with backoff, and whatever still fails reported.
+ * pipeline, the failed ones again with backoff, and whatever still fails reported
+ * to the failure log.
  * It never throws: the transaction has committed, so the caller's answer stands
  * whatever happens here.
  */
@@ -29,12 +31,12 @@ export class CacheWriter {
   constructor(
     private readonly cache: Cache,
     private readonly retry: RetryPolicy,
-    private readonly failures: FailureEvents,
+    private readonly reporter: FailureReporter,
     private readonly instance: string,
     private readonly logger: CoreLogger,
   ) {}
 
-  async write(writes: readonly PendingWrite[]): Promise<WriteThroughFailure[]> {
+  async write(writes: readonly PendingWrite[]): Promise<FailedWrite[]> {
     const failed: Array<[PendingWrite, string]> = [];
     let pending = [...writes];
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -47,6 +49,8 @@ export class CacheWriter {
         // Past its deadline a retry cannot land either, and the key may hold an
         // older value: report it at once.
         if (outcome === 'late') failed.push([w, 'the cache write reached Redis after its deadline']);
+        // The circuit refused it without asking Redis, and would refuse a retry too.
+        else if (outcome instanceof CacheUnavailableError) failed.push([w, outcome.message]);
         else retryable.push([w, describe(outcome)]);
       });
       if (attempt === this.retry.retries) {
@@ -56,11 +60,14 @@ export class CacheWriter {
       pending = retryable.map(([w]) => w);
       if (pending.length > 0) await sleep(this.retry.delayMs * 2 ** attempt);
     }
-    return failed.map(([w, error]) => this.report(w, error));
+    const reported: FailedWrite[] = [];
+    for (const [w, error] of failed) reported.push(await this.report(w, error));
+    return reported;
   }
 
-  private report(w: PendingWrite, error: string): WriteThroughFailure {
-    const failure = this.failures.publish({
+  /** Recorded before the mutation answers, so a crash right after cannot lose it. */
+  private async report(w: PendingWrite, error: string): Promise<FailedWrite> {
+    const failure: FailedWrite = {
       entity: w.entity,
       entityId: w.entityId,
       operation: w.operation,
@@ -68,8 +75,9 @@ export class CacheWriter {
       error,
       occurredAt: new Date(),
       instance: this.instance,
-    });
+    };
     this.logger.warn({ failure }, 'cache write failed after retries; the committed row is safe in MySQL');
+    await this.reporter.report(failure);
     return failure;
   }
 }

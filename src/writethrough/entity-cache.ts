@@ -54,6 +54,15 @@ export class EntityCache<Row extends { id: number; version: number }> {
     };
   }
 
+  /**
+   * A tombstone for a row MySQL no longer has, whose deleted version is not known
+   * (a repair, an audit). Ids are never reused, so no version of this key can ever be
+   * written again: it may outrank every version there could be.
+   */
+  finalTombstoneWrite(id: number, readAtMs: number): CasWrite {
+    return this.tombstoneWrite(id, Number.MAX_SAFE_INTEGER - 1, readAtMs);
+  }
+
   missingWrite(id: number, readAtMs: number): CasWrite {
     return {
       key: this.key(id),

@@ -5,8 +5,7 @@ export type WriteOperation = 'create' | 'update' | 'delete';
  * the truth; the cache may hold an older version (or, after a timeout, the new one:
  * the outcome of a timed-out write is unknown).
  */
-export interface WriteThroughFailure {
-  id: string;
+export interface FailedWrite {
   entity: string;
   entityId: number;
   operation: WriteOperation;
@@ -17,35 +16,8 @@ export interface WriteThroughFailure {
   instance: string;
 }
 
-export type FailureListener = (failure: WriteThroughFailure) => void;
-
-/**
- * Where failed cache writes are announced. Listeners run synchronously, in order;
- * one that throws does not stop the others, and its error goes to `onListenerError`
- * rather than into the mutation that reported the failure.
- */
-export class FailureEvents {
-  private readonly listeners = new Set<FailureListener>();
-  /** Event ids count up from 1 in this process, so "after id N" has a meaning. */
-  private sequence = 0;
-
-  constructor(private readonly onListenerError: (err: unknown, failure: WriteThroughFailure) => void) {}
-
-  /** Returns a function that removes the listener. */
-  subscribe(listener: FailureListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  publish(failure: Omit<WriteThroughFailure, 'id'>): WriteThroughFailure {
-    const event = { id: String(++this.sequence), ...failure };
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.onListenerError(err, event);
-      }
-    }
-    return event;
-  }
+/** Where the cache writer hands a failed write. It must not lose it, and must not throw. */
+export interface FailureReporter {
+  report(failure: FailedWrite): Promise<void>;
 }
+

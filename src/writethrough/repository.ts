@@ -31,6 +31,8 @@ export interface RepositoryDeps {
   settings: CacheSettings;
   logger: CoreLogger;
   hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
+  /** Keys whose cache entry may be stale after a failed write: read from MySQL until repaired. */
+  suspects?: { has(entity: string, id: number): boolean };
   now?: () => number;
 }
 
@@ -64,13 +66,15 @@ export class Repository<T extends VersionedTable> {
   async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
     ids.forEach((id) => assertId(id));
     const found = new Map<number, Row<T> | null>();
-    const raws = await this.deps.cache.mget(ids.map((id) => this.cacheLayout.key(id))).catch((err: unknown) => {
+    // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
+    const trusted = ids.filter((id) => !this.deps.suspects?.has(this.entity, id));
+    const raws = await this.deps.cache.mget(trusted.map((id) => this.cacheLayout.key(id))).catch((err: unknown) => {
       this.deps.logger.warn({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
     raws?.forEach((raw, i) => {
       const lookup = this.cacheLayout.read(raw);
-      if (lookup.hit) found.set(ids[i]!, lookup.row);
+      if (lookup.hit) found.set(trusted[i]!, lookup.row);
     });
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
     if (misses.length > 0) {
@@ -79,7 +83,8 @@ export class Repository<T extends VersionedTable> {
       rows.forEach((row) => found.set(row.id, row));
       // Only backfill if the cache answered the read: a cache that just failed would
       // likely fail again, and the caller has its rows already.
-      if (raws) await this.backfill(misses, found, readAt);
+      const backfill = misses.filter((id) => !this.deps.suspects?.has(this.entity, id));
+      if (raws && backfill.length > 0) await this.backfill(backfill, found, readAt);
     }
     return ids.map((id) => found.get(id) ?? null);
   }
@@ -188,7 +193,8 @@ export class Repository<T extends VersionedTable> {
     }
   }
 
-  private async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
+  /** Reads rows straight from MySQL, past the cache (for repairs, audits and the misses of `load`). */
+  async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
     try {
       const rows = await this.deps.db
         .select()

@@ -2,7 +2,7 @@ import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { connectRedis, createRedis } from '../../src/cache/client';
-import type { CacheSettings } from '../../src/config';
+import type { CacheSettings, RepairSettings } from '../../src/config';
 import { createCore, type Core } from '../../src/core';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
 import type { CoreLogger } from '../../src/writethrough/logger';
@@ -50,6 +50,17 @@ export interface TestCoreOptions {
   mysqlUrl?: string;
   /** Share another test core's keys instead of a fresh prefix. */
   keyPrefix?: string;
+  repair?: Partial<RepairSettings>;
+  instanceId?: string;
+  /** Run the repair worker. Default false: tests that repair say so. */
+  repairs?: boolean;
+  /**
+   * Poll MySQL for other instances' failure events. Default false: the poller's
+   * queries would land on the connection whose statements the tests count.
+   */
+  pollFeed?: boolean;
+  /** Start the core (feed cursor, suspect keys). Default true; false for a core whose MySQL is unreachable. */
+  start?: boolean;
 }
 
 /**
@@ -79,10 +90,13 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     db,
     redis,
     settings,
-    instanceId: 'test-instance',
+    repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
+    failureFeedPollMs: 50,
+    instanceId: options.instanceId ?? 'test-instance',
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
+  if (options.start !== false) await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false });
   let lastQuestions: number | undefined;
   const serverStatements = async () => {
     if ((options.poolSize ?? 1) !== 1) throw new Error('serverStatements() needs a pool of one connection');
@@ -103,6 +117,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     statements,
     serverStatements,
     async close() {
+      await core.stop();
       // Leave the shared Redis as it was found (the keys would expire anyway).
       if (redis.status === 'ready') {
         for await (const keys of redis.scanStream({ match: `${settings.keyPrefix}*`, count: 1000 })) {

@@ -12,7 +12,11 @@ let userId: string;
 
 beforeAll(async () => {
   healthy = await startTestServer();
-  cut = await startTestServer({ mysqlUrl: `mysql://root@127.0.0.1:${await freePort()}/nothing`, keyPrefix: healthy.settings.keyPrefix });
+  cut = await startTestServer({
+    mysqlUrl: `mysql://root@127.0.0.1:${await freePort()}/nothing`,
+    keyPrefix: healthy.settings.keyPrefix,
+    start: false,
+  });
   const res = await healthy.gql(`mutation { createUser(input: { name: "Cached", email: "cached-${Date.now()}@example.com" }) { id } }`);
   userId = res.data!.createUser.id;
 });

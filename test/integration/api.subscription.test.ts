@@ -3,7 +3,7 @@ import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { users } from '../../src/db/schema';
-import type { FailureFeed } from '../../src/writethrough/failure-feed';
+import type { EventFeed } from '../../src/failures/event-feed';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -64,7 +64,7 @@ async function startEnv(): Promise<Env> {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= s.close());
   cleanups.push(close);
-  return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.failureFeed), close };
+  return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.feed), close };
 }
 
 interface FeedWatch {
@@ -80,7 +80,7 @@ interface FeedWatch {
  * subscribes to: once `subscribe` has returned, every later event reaches that
  * subscriber; once its iterator is returned, none does.
  */
-function watchFeed(feed: FailureFeed): FeedWatch {
+function watchFeed(feed: EventFeed): FeedWatch {
   const open = new Set<AsyncIterator<unknown>>();
   const subscribe = feed.subscribe.bind(feed);
   vi.spyOn(feed, 'subscribe').mockImplementation((filter) => {

@@ -75,6 +75,8 @@ describe('the service process', () => {
       'orders',
       'products',
       'users',
+      'write_through_events',
+      'write_through_failures',
     ]);
     // MariaDB shows a display width (bigint(20)), MySQL 8 does not.
     const bigint = expect.stringMatching(/^bigint(\(20\))? unsigned$/);
@@ -82,6 +84,7 @@ describe('the service process', () => {
       { t: 'orders', c: bigint },
       { t: 'products', c: bigint },
       { t: 'users', c: bigint },
+      { t: 'write_through_failures', c: bigint },
     ]);
   });
 

@@ -2,17 +2,17 @@ import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/errors';
-import type { WriteThroughFailure } from '../../src/writethrough/failures';
+import type { FailureEvent } from '../../src/failures/failure-event';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
 import { createTestCore, type TestCore } from '../helpers/core';
 
 const hooks: RepositoryHooks = {};
 let t: TestCore;
-let failures: WriteThroughFailure[];
+let failures: FailureEvent[];
 
 beforeAll(async () => {
   t = await createTestCore({ hooks });
-  t.core.failures.subscribe((f) => failures.push(f));
+  t.core.failureLog.onRecorded((f) => failures.push(f));
 });
 afterAll(() => t.close());
 afterEach(() => {

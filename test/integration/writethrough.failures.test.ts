@@ -1,14 +1,14 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema';
-import type { WriteThroughFailure } from '../../src/writethrough/failures';
+import type { FailureEvent } from '../../src/failures/failure-event';
 import { createTestCore, type TestCore } from '../helpers/core';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 
 let redisServer: PrivateRedis;
 let t: TestCore;
-let failures: WriteThroughFailure[];
+let failures: FailureEvent[];
 const listenerErrors: unknown[] = [];
 
 beforeAll(async () => {
@@ -19,7 +19,7 @@ beforeAll(async () => {
     settings: { writeRetries: 2, writeRetryDelayMs: 10 },
     logger: { debug() {}, warn() {}, error: (obj) => listenerErrors.push(obj) },
   });
-  t.core.failures.subscribe((f) => failures.push(f));
+  t.core.failureLog.onRecorded((f) => failures.push(f));
 });
 afterAll(async () => {
   await t?.close();
@@ -49,7 +49,11 @@ describe('a cache write that fails', () => {
     expect(await inMysql(row.id)).toEqual(updated);
     expect(failures).toEqual([
       {
-        id: expect.any(String),
+        id: '1',
+        failureId: '1',
+        kind: 'failed',
+        repairedAt: null,
+        repairedBy: null,
         entity: 'user',
         entityId: row.id,
         operation: 'update',
@@ -90,7 +94,7 @@ describe('a cache write that fails', () => {
   });
 
   it('does not fail the write when a failure listener throws', async () => {
-    const unsubscribe = t.core.failures.subscribe(() => {
+    const unsubscribe = t.core.failureLog.onRecorded(() => {
       throw new Error('listener bug');
     });
     try {

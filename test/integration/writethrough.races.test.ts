@@ -131,8 +131,8 @@ describe('load', () => {
 });
 
 describe('the compare-and-set', () => {
-  const write = (key: string, version: number, notAfterMs = Date.now() + 60_000) =>
-    t.core.cache.casSet({ key, version, value: `{"v":${version},"row":{}}`, ttlMs: 60_000, notAfterMs });
+  const write = async (key: string, version: number, notAfterMs = Date.now() + 60_000) =>
+    (await t.core.cache.casSetMany([{ key, version, value: `{"v":${version},"row":{}}`, ttlMs: 60_000, notAfterMs }]))[0];
 
   it('lands over an absent key or an older version, and nowhere else', async () => {
     const key = `${t.settings.keyPrefix}cas:1`;

@@ -1,7 +1,7 @@
-import { Args, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Args, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { badInput, parseEventId } from '../../graphql/ids';
-import type { WriteThroughFailure as Failure } from '../../writethrough/failures';
+import type { FailureEvent } from '../../failures/failure-event';
 import { WriteThroughFailuresArgs } from './failure.args';
 import { WriteThroughFailure } from './failure.type';
 
@@ -10,7 +10,8 @@ const ENTITIES = ['user', 'product', 'order'];
 @Resolver(() => WriteThroughFailure)
 export class WriteThroughFailureResolver {
   @Subscription(() => WriteThroughFailure, {
-    description: 'Every write whose cache update failed, as it happens; with `after`, the ones since that event first.',
+    description:
+      'Every write whose cache update failed, on any instance, and every repair, as they happen; with `after`, the ones since that event first.',
     // Runs once, when the client subscribes: bad arguments are refused here, before
     // any event, rather than when the first one would be delivered.
     subscribe: ({ args, context }) => {
@@ -18,13 +19,19 @@ export class WriteThroughFailureResolver {
       if (entity != null && !ENTITIES.includes(entity)) {
         throw badInput(`entity must be one of ${ENTITIES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
       }
-      return (context as Context).core.failureFeed.subscribe({
+      return (context as Context).core.feed.subscribe({
         entity: entity ?? undefined,
-        after: after == null ? undefined : String(parseEventId(after)),
+        after: after == null ? undefined : parseEventId(after),
       });
     },
   })
-  writeThroughFailures(@Root() failure: Failure, @Args(() => WriteThroughFailuresArgs) _args: WriteThroughFailuresArgs): Failure {
-    return failure;
+  writeThroughFailures(@Root() event: FailureEvent, @Args(() => WriteThroughFailuresArgs) _args: WriteThroughFailuresArgs): FailureEvent {
+    return event;
+  }
+
+  @Query(() => [WriteThroughFailure], { description: 'The failures not repaired yet, oldest first (at most `limit`, 1 to 1000).' })
+  async unrepairedWriteThroughFailures(@Arg('limit', () => Int, { defaultValue: 100 }) limit: number, @Ctx() { core }: Context) {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw badInput('limit must be a whole number from 1 to 1000', 'limit');
+    return core.failureLog.unrepaired(limit);
   }
 }

@@ -2,11 +2,14 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({
   description:
-    'A committed write whose cache update failed after its retries. MySQL has the row; the cache may not, until it is repaired.',
+    'A committed write whose cache update failed after its retries (repairedAt null), or the repair of one (repairedAt set). MySQL has the row; until the repair, every instance reads that key from MySQL.',
 })
 export class WriteThroughFailure {
-  @Field(() => ID, { description: 'Pass the last one you saw as `after` to resume without missing any.' })
+  @Field(() => ID, { description: 'Orders the events of every instance; pass the last one you saw as `after` to resume without missing any.' })
   id!: string;
+
+  @Field(() => ID, { description: 'The failure this event is about: a repair carries the id of the failure it repairs.' })
+  failureId!: string;
 
   @Field(() => String, { description: "'user', 'product' or 'order'." })
   entity!: string;
@@ -23,9 +26,15 @@ export class WriteThroughFailure {
   @Field(() => String)
   error!: string;
 
-  @Field(() => Date)
+  @Field(() => Date, { description: 'When the cache write failed.' })
   occurredAt!: Date;
 
   @Field(() => String, { description: 'The service instance whose cache write failed.' })
   instance!: string;
+
+  @Field(() => Date, { nullable: true, description: 'When the key was set again; null on the event that reports the failure.' })
+  repairedAt!: Date | null;
+
+  @Field(() => String, { nullable: true, description: 'The instance that repaired it.' })
+  repairedBy!: string | null;
 }

@@ -1,0 +1,139 @@
+import { and, asc, eq, gt, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { writeThroughEvents as events, writeThroughFailures as failures } from '../db/schema';
+import type { FailedWrite, FailureReporter } from '../writethrough/failures';
+import type { CoreLogger } from '../writethrough/logger';
+import type { FailureEvent } from './failure-event';
+
+/**
+ * The durable record of failed cache writes, in MySQL: Redis is the part that
+ * failed, so it cannot hold the record. Each failure is one row in
+ * `write_through_failures` plus a 'failed' row in `write_through_events`, the feed
+ * every instance reads.
+ */
+export class FailureLog implements FailureReporter {
+  private readonly listeners = new Set<(event: FailureEvent) => void>();
+  /** Failures MySQL would not take; retried by {@link flushPending}. */
+  private pending: FailedWrite[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: CoreLogger,
+  ) {}
+
+  /**
+   * Records the failure before the mutation answers. If MySQL cannot take it either,
+   * the failure is logged in full and kept in memory to be recorded once MySQL is back.
+   */
+  async report(failure: FailedWrite): Promise<void> {
+    try {
+      this.notify(await this.insert(failure));
+    } catch (err) {
+      this.pending.push(failure);
+      this.logger.error({ err, failure }, 'could not record a failed cache write in MySQL; keeping it to retry');
+    }
+  }
+
+  /** Retries the records MySQL refused. Returns how many are still waiting. */
+  async flushPending(): Promise<number> {
+    const waiting = this.pending;
+    this.pending = [];
+    for (const failure of waiting) await this.report(failure);
+    return this.pending.length;
+  }
+
+  /** Called for each failure this process records, once it is in MySQL. */
+  onRecorded(listener: (event: FailureEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Events after `afterId` (up to `upToId`, if given), oldest first, optionally of one entity. */
+  async eventsAfter(afterId: number, options: { upToId?: number; entity?: string; limit?: number } = {}): Promise<FailureEvent[]> {
+    const conditions: SQL[] = [gt(events.id, afterId)];
+    if (options.upToId !== undefined) conditions.push(lte(events.id, options.upToId));
+    if (options.entity !== undefined) conditions.push(eq(failures.entity, options.entity));
+    const rows = await this.db
+      .select({ event: events, failure: failures })
+      .from(events)
+      .innerJoin(failures, eq(failures.id, events.failureId))
+      .where(and(...conditions))
+      .orderBy(asc(events.id))
+      .limit(options.limit ?? 500);
+    return rows.map(({ event, failure }) => toEvent(event, failure));
+  }
+
+  /** The newest event's id (0 when there is none): where a new reader of the feed starts. */
+  async latestEventId(): Promise<number> {
+    const [row] = await this.db.select({ id: max(events.id) }).from(events);
+    return Number(row?.id ?? 0);
+  }
+
+  /** The 'failed' events of every failure not yet repaired, oldest first. */
+  async unrepaired(limit = 1000): Promise<FailureEvent[]> {
+    const rows = await this.db
+      .select({ event: events, failure: failures })
+      .from(failures)
+      .innerJoin(events, and(eq(events.failureId, failures.id), eq(events.kind, 'failed')))
+      .where(isNull(failures.repairedAt))
+      .orderBy(asc(failures.id))
+      .limit(limit);
+    return rows.map(({ event, failure }) => toEvent(event, failure));
+  }
+
+  private async insert(failure: FailedWrite): Promise<FailureEvent> {
+    return this.db.transaction(async (tx) => {
+      const [header] = await tx.insert(failures).values({
+        ...failure,
+        error: failure.error.slice(0, 1000),
+        nextAttemptAt: failure.occurredAt,
+      });
+      const failureId = header.insertId;
+      const [eventHeader] = await tx
+        .insert(events)
+        .values({ failureId, kind: 'failed', occurredAt: failure.occurredAt, instance: failure.instance });
+      return {
+        ...failure,
+        id: String(eventHeader.insertId),
+        failureId: String(failureId),
+        kind: 'failed' as const,
+        repairedAt: null,
+        repairedBy: null,
+      };
+    });
+  }
+
+  private notify(event: FailureEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err, event }, 'a failure listener threw');
+      }
+    }
+  }
+}
+
+export function toEvent(event: typeof events.$inferSelect, failure: typeof failures.$inferSelect): FailureEvent {
+  const repaired = event.kind === 'repaired';
+  return {
+    id: String(event.id),
+    failureId: String(failure.id),
+    kind: event.kind,
+    entity: failure.entity,
+    entityId: failure.entityId,
+    operation: failure.operation as FailureEvent['operation'],
+    version: failure.version,
+    error: failure.error,
+    occurredAt: failure.occurredAt,
+    instance: failure.instance,
+    repairedAt: repaired ? event.occurredAt : null,
+    repairedBy: repaired ? event.instance : null,
+  };
+}
+
+/** For tests and tools: how many failures are still unrepaired. */
+export async function countUnrepaired(db: Database): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`COUNT(*)` }).from(failures).where(isNull(failures.repairedAt));
+  return Number(row?.n ?? 0);
+}

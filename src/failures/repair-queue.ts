@@ -1,0 +1,85 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { writeThroughEvents as events, writeThroughFailures as failures, type WriteThroughFailureRow } from '../db/schema';
+import type { FailureEvent } from './failure-event';
+import { toEvent } from './failure-log';
+
+/**
+ * The unrepaired failures as a work queue shared by every instance. A claim pushes
+ * `next_attempt_at` forward, so a worker that dies mid-repair only delays the entry;
+ * due times are reckoned on MySQL's clock, so instances with skewed clocks agree.
+ */
+export class RepairQueue {
+  constructor(
+    private readonly db: Database,
+    private readonly instance: string,
+  ) {}
+
+  /**
+   * Claims up to `limit` failures that are due. SKIP LOCKED: two instances claiming
+   * at once get different rows, and neither waits for the other.
+   */
+  async claim(limit: number, claimMs: number): Promise<WriteThroughFailureRow[]> {
+    return this.db.transaction(async (tx) => {
+      const due = await tx
+        .select()
+        .from(failures)
+        .where(and(isNull(failures.repairedAt), sql`${failures.nextAttemptAt} <= NOW(3)`))
+        .orderBy(asc(failures.id))
+        .limit(limit)
+        .for('update', { skipLocked: true });
+      if (due.length > 0) {
+        await tx
+          .update(failures)
+          .set({ nextAttemptAt: later(claimMs) })
+          .where(inArray(failures.id, due.map((f) => f.id)));
+      }
+      return due;
+    });
+  }
+
+  /** Marks the failures repaired and appends a 'repaired' event for each, in one transaction. */
+  async markRepaired(repaired: WriteThroughFailureRow[]): Promise<FailureEvent[]> {
+    if (repaired.length === 0) return [];
+    return this.db.transaction(async (tx) => {
+      const ids = repaired.map((f) => f.id);
+      // Only those still open: another instance may have repaired one after its claim ran out.
+      const open = await tx
+        .select()
+        .from(failures)
+        .where(and(inArray(failures.id, ids), isNull(failures.repairedAt)))
+        .for('update');
+      if (open.length === 0) return [];
+      const openIds = open.map((f) => f.id);
+      const now = new Date();
+      await tx.update(failures).set({ repairedAt: now, repairedBy: this.instance }).where(inArray(failures.id, openIds));
+      await tx
+        .insert(events)
+        .values(openIds.map((failureId) => ({ failureId, kind: 'repaired' as const, occurredAt: now, instance: this.instance })));
+      const rows = await tx
+        .select({ event: events, failure: failures })
+        .from(events)
+        .innerJoin(failures, eq(failures.id, events.failureId))
+        .where(and(inArray(events.failureId, openIds), eq(events.kind, 'repaired')))
+        .orderBy(asc(events.id));
+      return rows.map(({ event, failure }) => toEvent(event, failure));
+    });
+  }
+
+  /** Records a failed attempt and when to try again. */
+  async postpone(failure: WriteThroughFailureRow, error: string, backoffMs: number): Promise<void> {
+    await this.db
+      .update(failures)
+      .set({
+        repairAttempts: sql`${failures.repairAttempts} + 1`,
+        nextAttemptAt: later(backoffMs),
+        lastRepairError: error.slice(0, 1000),
+      })
+      .where(eq(failures.id, failure.id));
+  }
+}
+
+/** A time `ms` after MySQL's now. */
+function later(ms: number) {
+  return sql`DATE_ADD(NOW(3), INTERVAL ${Math.round(ms * 1000)} MICROSECOND)` as unknown as Date;
+}

@@ -1,0 +1,113 @@
+import type { Cache } from '../cache/cache';
+import type { CasWrite } from '../cache/redis-cache';
+import type { RepairSettings } from '../config';
+import type { WriteThroughFailureRow } from '../db/schema';
+import type { CoreLogger } from '../writethrough/logger';
+import type { Repository, VersionedTable } from '../writethrough/repository';
+import type { FailureEvent } from './failure-event';
+import type { RepairQueue } from './repair-queue';
+
+export interface RepairWorkerDeps {
+  queue: RepairQueue;
+  cache: Cache;
+  repositories: Record<string, Repository<VersionedTable>>;
+  settings: RepairSettings;
+  logger: CoreLogger;
+  /** False while the cache is known to be down: then a round would only fail, so it is skipped. */
+  cacheAvailable: () => boolean;
+  /** Told of each repair (to clear the suspect key and wake the feed). */
+  onRepaired: (events: FailureEvent[]) => void;
+}
+
+export interface RepairRound {
+  claimed: number;
+  repaired: number;
+  postponed: number;
+}
+
+/**
+ * Repairs failed cache writes: re-reads each failure's row from MySQL and sets its
+ * key with the same compare-and-set as every other write. It never assumes what the
+ * failed write did: a timed-out write may have landed after all, in which case the
+ * compare-and-set finds an equal or newer version and the repair is done. A row that
+ * is gone gets a tombstone. A failure whose repair fails waits twice as long each
+ * time, up to `maxBackoffMs`, and stays unrepaired (and visible) until it succeeds.
+ */
+export class RepairWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<RepairRound> | undefined;
+
+  constructor(private readonly deps: RepairWorkerDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.runOnce().catch((err: unknown) => this.deps.logger.warn({ err }, 'repair round failed')), this.deps.settings.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and waits for a round under way. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One round: claim what is due, repair it, record the outcome. Rounds never overlap. */
+  runOnce(): Promise<RepairRound> {
+    this.running ??= this.round().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async round(): Promise<RepairRound> {
+    if (!this.deps.cacheAvailable()) return { claimed: 0, repaired: 0, postponed: 0 };
+    const { batchSize, intervalMs } = this.deps.settings;
+    // Long enough for this round to finish; if this process dies, another takes over then.
+    const claimed = await this.deps.queue.claim(batchSize, Math.max(30_000, intervalMs * 10));
+    if (claimed.length === 0) return { claimed: 0, repaired: 0, postponed: 0 };
+    const { writes, owners } = await this.plan(claimed);
+    const outcomes = await this.deps.cache.casSetMany(writes);
+    const repaired: WriteThroughFailureRow[] = [];
+    const postponed: Array<[WriteThroughFailureRow, string]> = [];
+    outcomes.forEach((outcome, i) => {
+      for (const failure of owners[i]!) {
+        if (outcome === 'set' || outcome === 'stale') repaired.push(failure);
+        else postponed.push([failure, outcome === 'late' ? 'the repair write arrived after its deadline' : outcome.message]);
+      }
+    });
+    for (const [failure, error] of postponed) await this.deps.queue.postpone(failure, error, this.backoff(failure));
+    const events = await this.deps.queue.markRepaired(repaired);
+    if (events.length > 0) this.deps.onRepaired(events);
+    if (postponed.length > 0) this.deps.logger.warn({ postponed: postponed.length, error: postponed[0]![1] }, 'some cache repairs failed; will retry');
+    return { claimed: claimed.length, repaired: repaired.length, postponed: postponed.length };
+  }
+
+  /** One write per key (several failures of one key need one repair), from rows read now. */
+  private async plan(claimed: WriteThroughFailureRow[]): Promise<{ writes: CasWrite[]; owners: WriteThroughFailureRow[][] }> {
+    const byKey = new Map<string, WriteThroughFailureRow[]>();
+    for (const f of claimed) byKey.set(`${f.entity}:${f.entityId}`, [...(byKey.get(`${f.entity}:${f.entityId}`) ?? []), f]);
+    const writes: CasWrite[] = [];
+    const owners: WriteThroughFailureRow[][] = [];
+    for (const [entity, ids] of groupIds(claimed)) {
+      const repository = this.deps.repositories[entity];
+      if (!repository) throw new Error(`no repository for entity "${entity}" in the failure log`);
+      const readAt = Date.now();
+      const rows = new Map((await repository.selectByIds(ids)).map((row) => [row.id, row]));
+      for (const id of ids) {
+        const row = rows.get(id);
+        writes.push(row ? repository.cacheLayout.rowWrite(row, readAt) : repository.cacheLayout.finalTombstoneWrite(id, readAt));
+        owners.push(byKey.get(`${entity}:${id}`)!);
+      }
+    }
+    return { writes, owners };
+  }
+
+  private backoff(failure: WriteThroughFailureRow): number {
+    return Math.min(this.deps.settings.maxBackoffMs, 1_000 * 2 ** failure.repairAttempts);
+  }
+}
+
+/** entity → its distinct ids */
+function groupIds(failures: WriteThroughFailureRow[]): Map<string, number[]> {
+  const grouped = new Map<string, Set<number>>();
+  for (const f of failures) grouped.set(f.entity, (grouped.get(f.entity) ?? new Set()).add(f.entityId));
+  return new Map([...grouped].map(([entity, ids]) => [entity, [...ids]]));
+}
