@@ -61,6 +61,8 @@ export interface TestCoreOptions {
   pollFeed?: boolean;
   /** Start the core (feed cursor, suspect keys). Default true; false for a core whose MySQL is unreachable. */
   start?: boolean;
+  /** Share another test core's database (as a second instance of the service would); it stays the owner's to drop. */
+  database?: TestDatabase;
 }
 
 /**
@@ -69,7 +71,7 @@ export interface TestCoreOptions {
  * (`SHOW SESSION STATUS LIKE 'Questions'`) counts every statement the core sends.
  */
 export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const pool = createPool({ url: options.mysqlUrl ?? database.url, poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
   const db = createDatabase(pool, statements);
@@ -126,7 +128,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
       }
       redis.disconnect();
       await pool.end();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }

@@ -1,9 +1,8 @@
 import { eq } from 'drizzle-orm';
-import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import WebSocket from 'ws';
 import { users } from '../../src/db/schema';
 import type { EventFeed } from '../../src/failures/event-feed';
+import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -11,23 +10,6 @@ import { startTestServer, type TestServer } from '../helpers/server';
 // Each test gets a server of its own (its own database, key prefix and event
 // sequence, so event ids start at "1"), over a redis-server it may kill.
 
-const FAILURE_FIELDS = 'id entity entityId operation version error occurredAt instance';
-const SUBSCRIPTION = `subscription($entity: String, $after: ID) {
-  writeThroughFailures(entity: $entity, after: $after) { ${FAILURE_FIELDS} }
-}`;
-
-interface FailureEvent {
-  id: string;
-  entity: string;
-  entityId: string;
-  operation: string;
-  version: number;
-  error: string;
-  occurredAt: string;
-  instance: string;
-  /** When the client received it (Date.now()). */
-  receivedAt: number;
-}
 
 /** What a test must undo, run newest first after each test even when it fails. */
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -101,71 +83,10 @@ function watchFeed(feed: EventFeed): FeedWatch {
   };
 }
 
-interface Subscriber {
-  /** Every event received so far, in order. */
-  events: FailureEvent[];
-  /** The next event not yet taken (it may have arrived already), or fails after `timeoutMs`. */
-  next(timeoutMs?: number): Promise<FailureEvent>;
-  /** The close event of the client's socket, or fails after `timeoutMs`. */
-  closed(timeoutMs?: number): Promise<{ code: number; reason: string }>;
-  /** What the subscription ended with, if it has: GraphQL errors or a close event. */
-  readonly error: unknown;
-  dispose(): Promise<void>;
-}
-
-/** A real graphql-ws client over a real WebSocket, subscribed to `writeThroughFailures`. */
 function subscribe(wsUrl: string, variables: { entity?: string; after?: string } = {}): Subscriber {
-  const events: FailureEvent[] = [];
-  const closes: Array<{ code: number; reason: string }> = [];
-  let error: unknown;
-  let taken = 0;
-  const client = createClient({
-    url: wsUrl,
-    webSocketImpl: WebSocket,
-    // A closed socket ends the subscription with an error instead of reconnecting.
-    retryAttempts: 0,
-    on: { closed: (event) => void closes.push(event as { code: number; reason: string }) },
-  });
-  const unsubscribe = client.subscribe<{ writeThroughFailures: Omit<FailureEvent, 'receivedAt'> }>(
-    { query: SUBSCRIPTION, variables },
-    {
-      next: (result) => {
-        if (result.errors) error = result.errors;
-        else events.push({ ...result.data!.writeThroughFailures, receivedAt: Date.now() });
-      },
-      error: (err) => void (error = err),
-      complete: () => {},
-    },
-  );
-  let disposed: Promise<void> | undefined;
-  const self: Subscriber = {
-    events,
-    get error() {
-      return error;
-    },
-    async next(timeoutMs = 5_000) {
-      // An error ends the subscription: report it at once rather than at the deadline.
-      const outcome = await pollUntil(
-        `event #${taken + 1} (received so far: ${JSON.stringify(events.map((e) => e.id))})`,
-        (): { event: FailureEvent } | { error: unknown } | undefined => {
-          const event = events[taken];
-          return event ? { event } : error ? { error } : undefined;
-        },
-        timeoutMs,
-      );
-      if (!('event' in outcome)) throw new Error(`the subscription failed: ${JSON.stringify(outcome.error)}`);
-      taken++;
-      return outcome.event;
-    },
-    closed: (timeoutMs = 5_000) => pollUntil('the socket to close', () => closes[0], timeoutMs),
-    dispose: () =>
-      (disposed ??= (async () => {
-        unsubscribe();
-        await client.dispose();
-      })()),
-  };
-  cleanups.push(() => self.dispose());
-  return self;
+  const subscriber = subscribeToFailures(wsUrl, variables);
+  cleanups.push(() => subscriber.dispose());
+  return subscriber;
 }
 
 /** Subscribes, and returns once the server has registered the subscription. */
@@ -222,6 +143,9 @@ describe('Subscription: writeThroughFailures', () => {
     const event = await subscriber.next(2_000);
     expect(event).toEqual({
       id: '1',
+      failureId: '1',
+      repairedAt: null,
+      repairedBy: null,
       entity: 'user',
       entityId: user.id,
       operation: 'update',
