@@ -22,7 +22,7 @@ import { UnitOfWork } from '../src/writethrough/unit-of-work';
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const WARMUP = Math.ceil(ITERATIONS / 10);
 const BATCH = 100;
-const quiet = { debug() {}, warn() {}, error() {} };
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Variant = { name: string; run: (i: number) => Promise<unknown>; before?: (i: number) => Promise<unknown> };
 

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Cache } from './cache/cache';
 import { RedisCache } from './cache/redis-cache';
-import type { CacheSettings, RepairSettings } from './config';
+import { CircuitBreakingCache } from './cache/circuit-breaker';
+import type { BreakerSettings, CacheSettings, RepairSettings } from './config';
 import type { Database } from './db/client';
 import { orders, products, users } from './db/schema';
 import { EventFeed } from './failures/event-feed';
@@ -23,8 +24,8 @@ export interface CoreDeps {
   failureFeedPollMs: number;
   instanceId: string;
   logger: CoreLogger;
-  /** Wraps the Redis cache (e.g. in a circuit breaker); `available` says whether it is worth asking. */
-  guardCache?: (cache: Cache) => { cache: Cache; available: () => boolean };
+  /** A circuit breaker in front of Redis (none: every call waits for Redis, as tests of the raw path want). */
+  breaker?: BreakerSettings;
   hooks?: RepositoryHooks;
 }
 
@@ -35,8 +36,8 @@ export interface CoreDeps {
  */
 export function createCore(deps: CoreDeps) {
   const { db, redis, settings, instanceId, logger, hooks } = deps;
-  const guarded = deps.guardCache?.(new RedisCache(redis)) ?? { cache: new RedisCache(redis), available: () => true };
-  const { cache } = guarded;
+  const circuit = deps.breaker ? new CircuitBreakingCache(new RedisCache(redis), deps.breaker, { logger, connection: redis }) : undefined;
+  const cache: Cache = circuit ?? new RedisCache(redis);
   const failureLog = new FailureLog(db, logger);
   const suspects = new SuspectKeys();
   const feed = new EventFeed(failureLog, { pollMs: deps.failureFeedPollMs }, logger, (event) => suspects.apply(event));
@@ -60,7 +61,7 @@ export function createCore(deps: CoreDeps) {
     repositories: byEntity(repositories),
     settings: deps.repair,
     logger,
-    cacheAvailable: guarded.available,
+    cacheAvailable: () => circuit?.state !== 'open',
     onRepaired: (events) => {
       events.forEach((event) => suspects.apply(event));
       void feed.poke();
@@ -69,6 +70,7 @@ export function createCore(deps: CoreDeps) {
 
   return {
     cache,
+    circuit,
     writer,
     work,
     failureLog,
@@ -90,6 +92,8 @@ export function createCore(deps: CoreDeps) {
     async stop(): Promise<void> {
       feed.stop();
       await repairWorker.stop();
+      // Before the caller disconnects Redis, so the disconnect is not logged as an outage.
+      circuit?.shutdown();
     },
   };
 }

@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Redis } from 'ioredis';
 import { connectRedis, createRedis } from './cache/client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { createCore } from './core';
@@ -34,7 +33,9 @@ async function main(): Promise<void> {
   const pool = createPool(config.mysql);
   const db = createDatabase(pool);
   const redis = createRedis(config.redis);
-  reportRedisState(redis, logger);
+  // ioredis emits an error on every failed reconnect; the circuit breaker logs the
+  // outage once, when it starts and when it ends.
+  redis.on('error', () => {});
   await connectRedis(redis).catch((err: Error) =>
     logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
   );
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     settings: config.cache,
     repair: config.repair,
     failureFeedPollMs: config.failureFeedPollMs,
+    breaker: config.breaker,
     instanceId: config.instanceId,
     logger,
   });
@@ -59,7 +61,10 @@ async function main(): Promise<void> {
       production: config.env === 'production',
       readiness: {
         mysql: () => pool.query('SELECT 1'),
-        redis: () => redis.ping(),
+        redis: async () => {
+          if (core.circuit?.state === 'open') throw new Error('circuit open: Redis stopped answering');
+          return redis.ping();
+        },
       },
     },
     { host: config.host, port: config.port },
@@ -105,20 +110,6 @@ function installShutdown(config: Config, logger: Logger, server: RunningServer, 
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}
-
-/** ioredis emits an error on every reconnect attempt; log the changes of state, not each retry. */
-function reportRedisState(redis: Redis, logger: Logger): void {
-  let down = false;
-  redis.on('error', (err: Error) => {
-    if (down) return;
-    down = true;
-    logger.warn({ err: err.message }, 'Redis connection lost; reads fall back to MySQL, cache writes are reported as failed');
-  });
-  redis.on('ready', () => {
-    if (down) logger.info('Redis connection restored');
-    down = false;
-  });
 }
 
 /** Start-up failures the operator can fix get one clear line, not a stack trace. */

@@ -1,6 +1,7 @@
 import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cache } from '../cache/cache';
+import { CacheUnavailableError } from '../cache/circuit-breaker';
 import type { CacheSettings } from '../config';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
@@ -69,7 +70,9 @@ export class Repository<T extends VersionedTable> {
     // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
     const trusted = ids.filter((id) => !this.deps.suspects?.has(this.entity, id));
     const raws = await this.deps.cache.mget(trusted.map((id) => this.cacheLayout.key(id))).catch((err: unknown) => {
-      this.deps.logger.warn({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
+      // An open circuit was logged once when it opened; each refused read is routine.
+      const level = err instanceof CacheUnavailableError ? 'debug' : 'warn';
+      this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
     raws?.forEach((raw, i) => {

@@ -2,7 +2,7 @@ import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { connectRedis, createRedis } from '../../src/cache/client';
-import type { CacheSettings, RepairSettings } from '../../src/config';
+import type { BreakerSettings, CacheSettings, RepairSettings } from '../../src/config';
 import { createCore, type Core } from '../../src/core';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
 import type { CoreLogger } from '../../src/writethrough/logger';
@@ -20,7 +20,7 @@ export class StatementLog implements DrizzleLogger {
   }
 }
 
-export const silentLogger: CoreLogger = { debug() {}, warn() {}, error() {} };
+export const silentLogger: CoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface TestCore {
   core: Core;
@@ -63,6 +63,8 @@ export interface TestCoreOptions {
   start?: boolean;
   /** Share another test core's database (as a second instance of the service would); it stays the owner's to drop. */
   database?: TestDatabase;
+  /** Put the circuit breaker in front of Redis, as main.ts does (default: none, every call waits for Redis). */
+  breaker?: Partial<BreakerSettings>;
 }
 
 /**
@@ -94,6 +96,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     settings,
     repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
     failureFeedPollMs: 50,
+    ...(options.breaker ? { breaker: { errorPercent: 50, minRequests: 5, resetMs: 1_000, ...options.breaker } } : {}),
     instanceId: options.instanceId ?? 'test-instance',
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),

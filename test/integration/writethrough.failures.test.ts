@@ -17,7 +17,7 @@ beforeAll(async () => {
     redisUrl: redisServer.url,
     commandTimeoutMs: 100,
     settings: { writeRetries: 2, writeRetryDelayMs: 10 },
-    logger: { debug() {}, warn() {}, error: (obj) => listenerErrors.push(obj) },
+    logger: { debug() {}, info() {}, warn() {}, error: (obj) => listenerErrors.push(obj) },
   });
   t.core.failureLog.onRecorded((f) => failures.push(f));
 });
