@@ -46,8 +46,8 @@ export interface TestCoreOptions {
    * statement on MySQL's side; tests of real concurrency need more.
    */
   poolSize?: number;
-  /** Connect the pool here instead of to the test's database (e.g. a port nothing listens on). */
-  mysqlUrl?: string;
+  /** Reach the test's database through this local port (a TCP proxy in front of MySQL). */
+  mysqlThroughPort?: number;
   /** Share another test core's keys instead of a fresh prefix. */
   keyPrefix?: string;
   repair?: Partial<RepairSettings>;
@@ -59,8 +59,6 @@ export interface TestCoreOptions {
    * queries would land on the connection whose statements the tests count.
    */
   pollFeed?: boolean;
-  /** Start the core (feed cursor, suspect keys). Default true; false for a core whose MySQL is unreachable. */
-  start?: boolean;
   /** Share another test core's database (as a second instance of the service would); it stays the owner's to drop. */
   database?: TestDatabase;
   /** Put the circuit breaker in front of Redis, as main.ts does (default: none, every call waits for Redis). */
@@ -74,7 +72,7 @@ export interface TestCoreOptions {
  */
 export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
   const database = options.database ?? (await createTestDatabase());
-  const pool = createPool({ url: options.mysqlUrl ?? database.url, poolSize: options.poolSize ?? 1 });
+  const pool = createPool({ url: throughPort(database.url, options.mysqlThroughPort), poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
   const db = createDatabase(pool, statements);
   const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
@@ -101,7 +99,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
-  if (options.start !== false) await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false });
+  await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false });
   let lastQuestions: number | undefined;
   const serverStatements = async () => {
     if ((options.poolSize ?? 1) !== 1) throw new Error('serverStatements() needs a pool of one connection');
@@ -134,4 +132,11 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
       if (!options.database) await database.drop();
     },
   };
+}
+
+function throughPort(url: string, port: number | undefined): string {
+  if (port === undefined) return url;
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString();
 }

@@ -5,6 +5,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * cannot fake: `blackhole()` keeps every connection open but forwards nothing (a
  * network that stops answering), `cut()` drops every connection and refuses new
  * ones (a server gone), `restore()` forwards again.
+ *
+ * A blackhole holds bytes back rather than dropping them: TCP never loses part of a
+ * stream, it retransmits once the network heals, so what was sent arrives late.
  */
 export interface TcpProxy {
   port: number;
@@ -28,8 +31,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         socket.on('close', () => sockets.delete(socket));
         socket.on('error', () => {}); // the other side's close reports it
       }
-      client.on('data', (data) => holed || upstream.write(data));
-      upstream.on('data', (data) => holed || client.write(data));
+      client.pipe(upstream);
+      upstream.pipe(client);
+      if (holed) [client, upstream].forEach((socket) => socket.pause());
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
@@ -45,6 +49,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     port,
     blackhole: () => {
       holed = true;
+      for (const socket of sockets) socket.pause();
     },
     async cut() {
       const closed = stopListening();
@@ -53,6 +58,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     async restore() {
       holed = false;
+      for (const socket of sockets) socket.resume();
       if (!server.listening) server = await listen(port);
     },
     async close() {

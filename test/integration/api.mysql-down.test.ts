@@ -1,36 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/free-port';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /**
- * Two servers over the same Redis keys: `healthy` writes the data, `cut` is the same
- * service whose MySQL pool points at a port nothing listens on.
+ * The service's MySQL connections run through a TCP proxy that the test cuts once
+ * the service is up and has cached a user: its pooled connections are dropped and
+ * new ones are refused, as when MySQL dies or the network to it does.
  */
-let healthy: TestServer;
-let cut: TestServer;
+let s: TestServer;
+let proxy: TcpProxy;
 let userId: string;
 
 beforeAll(async () => {
-  healthy = await startTestServer();
-  cut = await startTestServer({
-    mysqlUrl: `mysql://root@127.0.0.1:${await freePort()}/nothing`,
-    keyPrefix: healthy.settings.keyPrefix,
-    start: false,
-  });
-  const res = await healthy.gql(`mutation { createUser(input: { name: "Cached", email: "cached-${Date.now()}@example.com" }) { id } }`);
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 });
+  s = await startTestServer({ mysqlThroughPort: proxy.port });
+  const res = await s.gql(`mutation { createUser(input: { name: "Cached", email: "cached-${Date.now()}@example.com" }) { id } }`);
   userId = res.data!.createUser.id;
+  await proxy.cut();
 });
 afterAll(async () => {
-  await cut?.close();
-  await healthy?.close();
+  await proxy?.restore();
+  await s?.close();
+  await proxy?.close();
 });
 
-const cachedUser = () => healthy.redis.get(healthy.core.users.cacheLayout.key(Number(userId)));
+const cachedUser = () => s.redis.get(s.core.users.cacheLayout.key(Number(userId)));
 
-describe('with MySQL unreachable', () => {
+describe('with MySQL cut off', () => {
   it('fails a mutation with SERVICE_UNAVAILABLE and leaves the cache as it was', async () => {
     const before = await cachedUser();
-    const res = await cut.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "Lost" }) { id } }`, { id: userId });
+    const res = await s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "Lost" }) { id } }`, { id: userId });
     expect(res.errors?.[0]).toMatchObject({
       message: 'the database is unavailable; try again shortly',
       extensions: { code: 'SERVICE_UNAVAILABLE' },
@@ -40,26 +39,33 @@ describe('with MySQL unreachable', () => {
   });
 
   it('fails a create with SERVICE_UNAVAILABLE and caches nothing', async () => {
-    const keysBefore = await healthy.redis.keys(`${healthy.settings.keyPrefix}*`);
-    const res = await cut.gql(`mutation { createUser(input: { name: "Nobody", email: "nobody@example.com" }) { id } }`);
+    const keysBefore = await s.redis.keys(`${s.settings.keyPrefix}*`);
+    const res = await s.gql(`mutation { createUser(input: { name: "Nobody", email: "nobody@example.com" }) { id } }`);
     expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
-    expect(await healthy.redis.keys(`${healthy.settings.keyPrefix}*`)).toEqual(keysBefore);
+    expect(await s.redis.keys(`${s.settings.keyPrefix}*`)).toEqual(keysBefore);
   });
 
   it('still answers reads the cache holds', async () => {
-    const res = await cut.gql(`query($id: ID!) { user(id: $id) { name } }`, { id: userId });
+    const res = await s.gql(`query($id: ID!) { user(id: $id) { name } }`, { id: userId });
     expect(res).toMatchObject({ data: { user: { name: 'Cached' } } });
     expect(res.errors).toBeUndefined();
   });
 
   it('fails a read the cache cannot answer with SERVICE_UNAVAILABLE', async () => {
-    const res = await cut.gql(`{ user(id: "999999") { name } }`);
+    const res = await s.gql(`{ user(id: "999999") { name } }`);
     expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
   });
 
   it('reports MySQL as not ready', async () => {
-    const ready = await fetch(cut.url.replace(/\/graphql$/, '/readyz'));
+    const ready = await fetch(s.url.replace(/\/graphql$/, '/readyz'));
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ mysql: expect.stringMatching(/^unavailable/), redis: 'ok' });
+  });
+
+  it('works again once MySQL is back', async () => {
+    await proxy.restore();
+    const res = await s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "Back" }) { version } }`, { id: userId });
+    expect(res.data).toEqual({ updateUser: { version: 2 } });
+    await proxy.cut();
   });
 });
