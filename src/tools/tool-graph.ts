@@ -1,0 +1,80 @@
+import type { Redis } from 'ioredis';
+import { connectRedis, createRedis } from '../cache/client';
+import type { Config } from '../config';
+import { createCore, type Core } from '../core';
+import { createDatabase, createPool, type Database } from '../db/client';
+import type { CoreLogger } from '../writethrough/logger';
+import { cachedEntities, type CachedEntity, type EntityName } from './entities';
+import { describeFailure, ToolError } from './tool-error';
+
+export interface ToolGraph {
+  db: Database;
+  redis: Redis;
+  core: Core;
+  entities: Record<EntityName, CachedEntity>;
+  close(): Promise<void>;
+}
+
+/** The tools print their own lines; the core's rare warnings go to stderr as text. */
+const stderrLogger: CoreLogger = {
+  debug() {},
+  info() {},
+  warn: (_, msg) => console.error(msg),
+  error: (_, msg) => console.error(msg),
+};
+
+/**
+ * The core main.ts builds, on connections of the tool's own, and no server. Both
+ * servers are asked to answer before it returns, so that an unreachable one is
+ * reported up front, by name, rather than as the first query's failure.
+ */
+export async function openToolGraph(config: Config): Promise<ToolGraph> {
+  const pool = createPool(config.mysql);
+  const redis = createRedis(config.redis);
+  // ioredis reports every failed (re)connect as an 'error' event, and then fails
+  // connect() with a bare "Connection is closed": the event says why.
+  let lastRedisError: unknown;
+  redis.on('error', (err) => {
+    lastRedisError = err;
+  });
+  const close = async () => {
+    redis.disconnect();
+    await pool.end();
+  };
+  try {
+    await ping('MySQL', 'MYSQL_URL', () => pool.query('SELECT 1'));
+    await ping('Redis', 'REDIS_URL', () =>
+      connectRedis(redis).catch((err: unknown) => {
+        throw lastRedisError ?? err;
+      }),
+    );
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const db = createDatabase(pool);
+  // Not started: a tool needs neither the failure feed nor the repair worker.
+  const core = createCore({
+    db,
+    redis,
+    settings: config.cache,
+    repair: config.repair,
+    failureFeedPollMs: config.failureFeedPollMs,
+    instanceId: config.instanceId,
+    logger: stderrLogger,
+  });
+  return { db, redis, core, entities: cachedEntities(core), close };
+}
+
+async function ping(server: string, variable: string, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+  } catch (err) {
+    const e = err as { code?: string; address?: string; port?: number };
+    if (e?.code === 'ECONNREFUSED' || e?.code === 'ETIMEDOUT' || e?.code === 'ENOTFOUND') {
+      const at = e.address ? ` at ${e.address}:${e.port}` : '';
+      throw new ToolError(`Cannot reach ${server} (${e.code}${at}): start it, or set ${variable}`, { cause: err });
+    }
+    throw new ToolError(`${server} did not answer: ${describeFailure(err)}`, { cause: err });
+  }
+}

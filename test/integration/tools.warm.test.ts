@@ -1,0 +1,130 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cachedEntities, type CachedEntity } from '../../src/tools/entities';
+import { warmEntity, type WarmOptions } from '../../src/tools/warm';
+import { createTestCore, type TestCore } from '../helpers/core';
+import { REDIS_URL } from '../helpers/database';
+import { pollUntil } from '../helpers/poll';
+import { runTool, startTool } from '../helpers/tool-process';
+
+const USERS = 1050; // ten full chunks of 100 and a short one
+let t: TestCore;
+let user: CachedEntity;
+let ids: number[];
+
+beforeAll(async () => {
+  t = await createTestCore();
+  user = cachedEntities(t.core).user;
+  const values = Array.from({ length: USERS }, (_, i) => [`Warm ${i}`, `warm${i}@example.com`, i % 2 ? null : `bio ${i}`]);
+  await t.pool.query('INSERT INTO users (name, email, bio) VALUES ?', [values]);
+  const [rows] = await t.pool.query('SELECT id FROM users ORDER BY id');
+  ids = (rows as Array<{ id: number }>).map((r) => r.id);
+});
+afterAll(() => t?.close());
+beforeEach(() => clearCache());
+
+const warm = (options: WarmOptions = {}) => warmEntity({ db: t.db, cache: t.core.cache }, user, { chunk: 100, ...options });
+
+async function cachedUserKeys(): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const batch of t.redis.scanStream({ match: `${t.settings.keyPrefix}user:*`, count: 1000 })) keys.push(...(batch as string[]));
+  return keys;
+}
+
+async function clearCache(): Promise<void> {
+  const keys = await cachedUserKeys();
+  if (keys.length > 0) await t.redis.unlink(...keys);
+}
+
+describe('warmEntity', () => {
+  it('caches every row at its committed version, so loading them all costs no SQL', async () => {
+    const summary = await warm();
+    expect(summary).toMatchObject({ entity: 'user', rows: USERS, set: USERS, alreadyNewer: 0, failed: 0, interrupted: false });
+    expect(summary.perSecond).toBeGreaterThan(0);
+
+    await t.serverStatements();
+    const cached = await t.core.users.load(ids);
+    expect(await t.serverStatements()).toBe(0);
+    expect(cached).toEqual(await t.core.users.selectByIds(ids));
+    // With the TTL every cache write carries.
+    expect(await t.redis.pttl(user.layout.key(ids[0]!))).toBeGreaterThan(0);
+  });
+
+  it('never overwrites a newer version that is already cached', async () => {
+    const id = ids[123]!;
+    const [row] = await t.core.users.selectByIds([id]);
+    const newer = { ...row!, name: 'Written by a later update', version: row!.version + 5 };
+    await t.core.cache.casSetMany([user.layout.rowWrite(newer, Date.now())]);
+
+    const summary = await warm();
+    expect(summary).toMatchObject({ rows: USERS, set: USERS - 1, alreadyNewer: 1, failed: 0 });
+    expect(await t.core.users.load([id])).toEqual([newer]);
+  });
+
+  it('sets nothing when run again: every key is already current', async () => {
+    await warm();
+    expect(await warm()).toMatchObject({ rows: USERS, set: 0, alreadyNewer: USERS, failed: 0 });
+  });
+
+  it('stops after the chunk in hand when aborted, and a second run finishes the job', async () => {
+    const controller = new AbortController();
+    const first = await warm({ signal: controller.signal, onProgress: () => controller.abort() });
+    expect(first).toMatchObject({ rows: 100, set: 100, interrupted: true });
+    expect(await cachedUserKeys()).toHaveLength(100);
+
+    const second = await warm();
+    expect(second).toMatchObject({ rows: USERS, set: USERS - 100, alreadyNewer: 100, interrupted: false });
+    expect(await cachedUserKeys()).toHaveLength(USERS);
+  });
+
+  it('reports progress after every chunk, up to the total', async () => {
+    const progress: Array<[number, number]> = [];
+    await warm({ onProgress: (done, total) => progress.push([done, total]) });
+    expect(progress).toEqual([
+      ...Array.from({ length: 10 }, (_, i): [number, number] => [(i + 1) * 100, USERS]),
+      [USERS, USERS],
+    ]);
+  });
+});
+
+describe('npm run cache:warm', () => {
+  const env = () => ({ MYSQL_URL: t.database.url, REDIS_URL, KEY_PREFIX: t.settings.keyPrefix });
+  const summaryLine = (rows: number, set: number, current: number) =>
+    new RegExp(`^user: ${rows} rows, ${set} set, ${current} already current, 0 failed in \\d+\\.\\d s \\([\\d,]+/s\\)$`);
+
+  it('prints one summary line per entity and exits 0; all entities by default', async () => {
+    const first = await runTool('scripts/cache-warm.ts', ['user', '--chunk', '200'], env());
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    expect(first.stdout.trimEnd()).toMatch(summaryLine(USERS, USERS, 0));
+
+    const again = await runTool('scripts/cache-warm.ts', [], env());
+    expect(again.code).toBe(0);
+    const lines = again.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(summaryLine(USERS, 0, USERS));
+    expect(lines[1]).toMatch(/^product: 0 rows, 0 set/);
+    expect(lines[2]).toMatch(/^order: 0 rows, 0 set/);
+  });
+
+  it('stops on Ctrl-C after the current chunk, prints what it did and exits 130', async () => {
+    const run = startTool('scripts/cache-warm.ts', ['user', '--chunk', '1'], env());
+    // A key in the cache means the warm-up is under way (and its handler installed).
+    await pollUntil('the first cached user', async () => (await cachedUserKeys()).length > 0);
+    run.child.kill('SIGINT');
+    const { code, stdout, stderr } = await run.finished;
+    expect(code).toBe(130);
+    expect(stderr).toContain('stopping after the current chunk');
+    const done = Number(/^user: (\d+) rows, \1 set, 0 already current, 0 failed in .*; interrupted before the end$/.exec(stdout.trimEnd())?.[1]);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(USERS);
+    expect(await cachedUserKeys()).toHaveLength(done);
+  });
+
+  it('says what is wrong with its arguments in one line', async () => {
+    const { code, stdout, stderr } = await runTool('scripts/cache-warm.ts', ['users', '--chunk', '0'], env());
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      'cache:warm failed: unknown entity users: choose from user, product, order (usage: npm run cache:warm -- [user|product|order…] [--chunk N])\n',
+    );
+  });
+});
