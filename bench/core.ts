@@ -6,15 +6,9 @@
  * The variants of each pair run interleaved, iteration by iteration, so a noisy
  * moment on the machine hits both alike; medians and ratios are what to read.
  */
-import { randomBytes } from 'node:crypto';
 import { inArray } from 'drizzle-orm';
-import mysql from 'mysql2/promise';
-import { connectRedis, createRedis } from '../src/cache/client';
-import { loadConfig } from '../src/config';
-import { createCore } from '../src/core';
-import { createDatabase, createPool } from '../src/db/client';
-import { migrateDatabase } from '../src/db/migrate';
 import { users } from '../src/db/schema';
+import { openBenchGraph, quiet } from './bench-graph';
 import { CacheWriter } from '../src/writethrough/cache-writer';
 import { Repository } from '../src/writethrough/repository';
 import { UnitOfWork } from '../src/writethrough/unit-of-work';
@@ -22,30 +16,11 @@ import { UnitOfWork } from '../src/writethrough/unit-of-work';
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 2000);
 const WARMUP = Math.ceil(ITERATIONS / 10);
 const BATCH = 100;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 type Variant = { name: string; run: (i: number) => Promise<unknown>; before?: (i: number) => Promise<unknown> };
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const server = new URL(config.mysql.url);
-  const dbName = `tl_bench_${Date.now()}`;
-  server.pathname = `/${dbName}`;
-  await migrateDatabase(server.toString());
-  const pool = createPool({ url: server.toString(), poolSize: 10 });
-  const db = createDatabase(pool);
-  const redis = createRedis(config.redis);
-  await connectRedis(redis);
-  const settings = { ...config.cache, keyPrefix: `tl:bench:${randomBytes(3).toString('hex')}:` };
-  const core = createCore({
-    db,
-    redis,
-    settings,
-    repair: config.repair,
-    failureFeedPollMs: config.failureFeedPollMs,
-    instanceId: 'bench',
-    logger: quiet,
-  });
+  const { db, redis, core, settings, close } = await openBenchGraph({ name: 'core', poolSize: 10 });
   // The same repository, except that its writer never touches Redis.
   const noCacheWrites = new Repository('user', users, {
     db,
@@ -81,11 +56,7 @@ async function main(): Promise<void> {
     ]);
     report('updates', updates, [['write-through / skipped', updates[0]!, updates[1]!]]);
   } finally {
-    redis.disconnect();
-    await pool.end();
-    const admin = await mysql.createConnection(config.mysql.url.replace(/\/[^/]*$/, '/'));
-    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await admin.end();
+    await close();
   }
 }
 

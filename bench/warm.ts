@@ -7,42 +7,18 @@
  * is Redis's used_memory before and after, so other clients writing to the same
  * Redis during the run skew it.
  */
-import { randomBytes } from 'node:crypto';
-import mysql from 'mysql2/promise';
-import { connectRedis, createRedis } from '../src/cache/client';
-import { loadConfig } from '../src/config';
-import { createCore } from '../src/core';
-import { createDatabase, createPool } from '../src/db/client';
-import { migrateDatabase } from '../src/db/migrate';
+import type { Redis } from 'ioredis';
 import { cachedEntities } from '../src/tools/entities';
 import { warmEntity } from '../src/tools/warm';
+import { openBenchGraph } from './bench-graph';
 
 const USERS = Number(process.env.BENCH_USERS ?? 100_000);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1000);
 const INSERT_BATCH = 5000;
-const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const dbName = `tl_bench_warm_${Date.now()}`;
-  const url = new URL(config.mysql.url);
-  url.pathname = `/${dbName}`;
-  await migrateDatabase(url.toString());
-  const pool = createPool({ url: url.toString(), poolSize: 4 });
-  const db = createDatabase(pool);
-  const redis = createRedis({ ...config.redis, commandTimeoutMs: Math.max(config.redis.commandTimeoutMs, 2_000) });
-  await connectRedis(redis);
-  const settings = { ...config.cache, keyPrefix: `tl:bench:${randomBytes(3).toString('hex')}:` };
-  const core = createCore({
-    db,
-    redis,
-    settings,
-    repair: config.repair,
-    failureFeedPollMs: config.failureFeedPollMs,
-    instanceId: 'bench',
-    logger: quiet,
-  });
-
+  // Bulk writes of thousands of keys need more than a request's command timeout.
+  const { db, pool, redis, core, close } = await openBenchGraph({ name: 'warm', poolSize: 4, commandTimeoutMs: 2_000 });
   try {
     let started = performance.now();
     for (let first = 0; first < USERS; first += INSERT_BATCH) {
@@ -70,18 +46,11 @@ async function main(): Promise<void> {
     const sample = await redis.get(core.users.cacheLayout.key(1));
     console.log(`a cached value is ${Buffer.byteLength(sample ?? '')} bytes, its key ${core.users.cacheLayout.key(1).length}`);
   } finally {
-    for await (const keys of redis.scanStream({ match: `${settings.keyPrefix}*`, count: 1000 })) {
-      if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
-    }
-    redis.disconnect();
-    await pool.end();
-    const admin = await mysql.createConnection(config.mysql.url.replace(/\/[^/]*$/, '/'));
-    await admin.query(`DROP DATABASE IF EXISTS \`${dbName}\``);
-    await admin.end();
+    await close();
   }
 }
 
-async function usedMemory(redis: ReturnType<typeof createRedis>): Promise<number> {
+async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   const match = /^used_memory:(\d+)/m.exec(info);
   if (!match) throw new Error('INFO memory has no used_memory');

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Cache } from './cache/cache';
 import { RedisCache } from './cache/redis-cache';
 import { CircuitBreakingCache } from './cache/circuit-breaker';
-import type { BreakerSettings, CacheSettings, RepairSettings } from './config';
+import type { BreakerSettings, CacheSettings, Config, RepairSettings } from './config';
 import type { Database } from './db/client';
 import { orders, products, users } from './db/schema';
 import { EventFeed } from './failures/event-feed';
@@ -99,6 +99,17 @@ export function createCore(deps: CoreDeps) {
 }
 
 export type Core = ReturnType<typeof createCore>;
+
+/** The core's settings as the configuration gives them (callers add connections and a logger). */
+export function coreSettings(config: Config) {
+  return {
+    settings: config.cache,
+    repair: config.repair,
+    failureFeedPollMs: config.failureFeedPollMs,
+    breaker: config.breaker,
+    instanceId: config.instanceId,
+  } satisfies Partial<CoreDeps>;
+}
 
 /** The repair worker looks repositories up by the entity names the failure log records. */
 function byEntity(repositories: object): Record<string, Repository<VersionedTable>> {

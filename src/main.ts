@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { connectRedis, createRedis } from './cache/client';
 import { ConfigError, loadConfig, type Config } from './config';
-import { createCore } from './core';
+import { coreSettings, createCore } from './core';
 import { createDatabase, createPool } from './db/client';
 import { migrateDatabase } from './db/migrate';
 import { ensureServices, ServicesUnavailableError } from './dev/services';
@@ -40,16 +40,7 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
   );
 
-  const core = createCore({
-    db,
-    redis,
-    settings: config.cache,
-    repair: config.repair,
-    failureFeedPollMs: config.failureFeedPollMs,
-    breaker: config.breaker,
-    instanceId: config.instanceId,
-    logger,
-  });
+  const core = createCore({ db, redis, logger, ...coreSettings(config) });
   await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 

@@ -1,4 +1,4 @@
-import type { WriteOperation } from '../writethrough/failures';
+import type { FailedWrite } from '../writethrough/failures';
 
 /**
  * One entry of the failure feed: a failed cache write was recorded ('failed'), or
@@ -6,19 +6,10 @@ import type { WriteOperation } from '../writethrough/failures';
  * every instance and is what a subscriber passes back as `after`; `failureId` ties a
  * repair to the failure it repairs.
  */
-export interface FailureEvent {
+export interface FailureEvent extends FailedWrite {
   id: string;
   failureId: string;
   kind: 'failed' | 'repaired';
-  entity: string;
-  entityId: number;
-  operation: WriteOperation;
-  /** The committed version the cache should hold. */
-  version: number;
-  error: string;
-  /** When the cache write failed, and on which instance. */
-  occurredAt: Date;
-  instance: string;
   repairedAt: Date | null;
   repairedBy: string | null;
 }

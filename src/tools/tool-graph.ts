@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { connectRedis, createRedis } from '../cache/client';
 import type { Config } from '../config';
-import { createCore, type Core } from '../core';
+import { coreSettings, createCore, type Core } from '../core';
 import { createDatabase, createPool, type Database } from '../db/client';
 import type { CoreLogger } from '../writethrough/logger';
 import { cachedEntities, type CachedEntity, type EntityName } from './entities';
@@ -53,16 +53,9 @@ export async function openToolGraph(config: Config): Promise<ToolGraph> {
     throw err;
   }
   const db = createDatabase(pool);
-  // Not started: a tool needs neither the failure feed nor the repair worker.
-  const core = createCore({
-    db,
-    redis,
-    settings: config.cache,
-    repair: config.repair,
-    failureFeedPollMs: config.failureFeedPollMs,
-    instanceId: config.instanceId,
-    logger: stderrLogger,
-  });
+  // Not started: a tool needs neither the failure feed nor the repair worker. No
+  // breaker either: a tool should see Redis's own errors, not a circuit's verdict.
+  const core = createCore({ db, redis, logger: stderrLogger, ...coreSettings(config), breaker: undefined });
   return { db, redis, core, entities: cachedEntities(core), close };
 }
 
