@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from './free-port';
 import { pollUntil } from './poll';
@@ -17,15 +20,22 @@ export interface PrivateRedis {
   resume(): void;
   /** Stops the server (SIGKILL) and waits for it to exit. */
   kill(): Promise<void>;
-  /** Starts it again on the same port, empty (nothing is persisted). */
+  /** Starts it again on the same port: empty, or with what it had, if persistent. */
   restart(): Promise<void>;
+  /** Kills it and removes its data. */
+  dispose(): Promise<void>;
   /** Per-command call counts, read from the server's INFO commandstats. */
   commandCounts(): Promise<Record<string, number>>;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * `persistent`: an append-only file synced on every write, so that a server killed
+ * with SIGKILL comes back with everything it had executed, stale values included.
+ */
+export async function startPrivateRedis(options: { persistent?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  let child = await launch(port);
+  const dir = options.persistent ? await mkdtemp(join(tmpdir(), 'tl-redis-')) : undefined;
+  let child = await launch(port, dir);
   // One long-lived admin connection, so reading the stats adds nothing but INFO.
   let admin: Redis | undefined;
 
@@ -47,7 +57,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     async restart() {
       await self.kill();
-      child = await launch(port);
+      child = await launch(port, dir);
+    },
+    async dispose() {
+      await self.kill();
+      if (dir) await rm(dir, { recursive: true, force: true });
     },
     async commandCounts() {
       if (!admin) {
@@ -61,12 +75,11 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   return self;
 }
 
-async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
-    { stdio: 'ignore' },
-  );
+async function launch(port: number, dir: string | undefined): Promise<ChildProcess> {
+  const persistence = dir ? ['--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--loglevel', 'warning'], {
+    stdio: 'ignore',
+  });
   await pollUntil(`redis-server on port ${port}`, async () => {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });

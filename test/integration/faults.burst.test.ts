@@ -1,0 +1,146 @@
+import { count, eq, isNull } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orders, products, users, writeThroughFailures } from '../../src/db/schema';
+import { auditEntity } from '../../src/tools/audit';
+import { cachedEntities } from '../../src/tools/entities';
+import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
+import { pollUntil } from '../helpers/poll';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
+import { startTestServer, type TestServer } from '../helpers/server';
+
+/**
+ * 1,000 mixed writes from 16 concurrent clients over HTTP; a fifth of the way in
+ * Redis stops answering (SIGSTOP), half way it is killed (SIGKILL), and after the
+ * burst it comes back with what it had persisted, stale values included. Then the
+ * ledger is checked: MySQL, the failure log, the subscriber, the cache.
+ */
+const WRITES = 1_000;
+const CLIENTS = 16;
+const USERS = 40;
+const PRODUCTS = 10;
+const STOCK = 100_000;
+
+let redis: PrivateRedis;
+let s: TestServer;
+let subscriber: Subscriber;
+let recordedHere = 0;
+
+beforeAll(async () => {
+  redis = await startPrivateRedis({ persistent: true });
+  s = await startTestServer({
+    redisUrl: redis.url,
+    commandTimeoutMs: 100,
+    poolSize: 10,
+    breaker: { minRequests: 5, errorPercent: 50, resetMs: 300 },
+    settings: { writeRetries: 1, writeRetryDelayMs: 5 },
+    repairs: true,
+    repair: { maxBackoffMs: 500 },
+  });
+  s.core.failureLog.onRecorded(() => recordedHere++);
+  subscriber = subscribeToFailures(s.url.replace(/^http/, 'ws'), { after: '0' });
+});
+afterAll(async () => {
+  await subscriber?.dispose();
+  await s?.close();
+  await redis?.dispose();
+});
+
+type Op = 'updateUser' | 'updateProduct' | 'placeOrder' | 'createUser';
+interface Done {
+  op: Op;
+  target: number;
+  ok: boolean;
+}
+
+const OPS: Op[] = ['updateUser', 'updateUser', 'updateUser', 'updateUser', 'updateProduct', 'updateProduct', 'placeOrder', 'placeOrder', 'placeOrder', 'createUser'];
+
+async function write(i: number, userIds: number[], productIds: number[]): Promise<Done> {
+  const op = OPS[i % OPS.length]!;
+  const user = userIds[(i * 7) % userIds.length]!;
+  const product = productIds[(i * 3) % productIds.length]!;
+  const requests: Record<Op, () => Promise<{ data?: unknown; errors?: unknown }>> = {
+    updateUser: () => s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "burst ${i}" }) { version } }`, { id: user }),
+    updateProduct: () => s.gql(`mutation($id: ID!) { updateProduct(id: $id, input: { priceCents: ${100 + i} }) { version } }`, { id: product }),
+    placeOrder: () => s.gql(`mutation($u: ID!, $p: ID!) { placeOrder(input: { userId: $u, productId: $p, quantity: 1 }) { id } }`, { u: user, p: product }),
+    createUser: () => s.gql(`mutation { createUser(input: { name: "new ${i}", email: "burst${i}-${Date.now()}@example.com" }) { id } }`),
+  };
+  const res = await requests[op]();
+  return { op, target: op === 'updateProduct' || op === 'placeOrder' ? product : user, ok: res.errors === undefined && res.data != null };
+}
+
+describe('a burst of writes while Redis stalls and dies', () => {
+  it('loses nothing: MySQL has every write, every failure is reported once, and the repaired cache matches MySQL', async () => {
+    const userIds: number[] = [];
+    const productIds: number[] = [];
+    for (let i = 0; i < USERS; i++) userIds.push((await s.core.users.create({ name: `u${i}`, email: `seed${i}-${Date.now()}@example.com` })).id);
+    for (let i = 0; i < PRODUCTS; i++) {
+      productIds.push((await s.core.products.create({ sku: `BURST-${i}-${Date.now()}`, name: `p${i}`, priceCents: 100, stock: STOCK })).id);
+    }
+    await s.core.users.load(userIds); // every row cached, and persisted by Redis
+
+    const done: Done[] = [];
+    let next = 0;
+    const client = async () => {
+      while (next < WRITES) {
+        const i = next++;
+        done.push(await write(i, userIds, productIds));
+        if (done.length === WRITES / 5) redis.pause();
+        if (done.length === WRITES / 2) await redis.kill();
+      }
+    };
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+
+    // 1. Every write was answered with its committed result.
+    expect(done).toHaveLength(WRITES);
+    expect(done.filter((d) => !d.ok)).toEqual([]);
+
+    // 2. MySQL has every one of them.
+    const tally = (op: Op, target?: number) => done.filter((d) => d.op === op && (target === undefined || d.target === target)).length;
+    for (const id of userIds) {
+      const [row] = await s.db.select().from(users).where(eq(users.id, id));
+      expect(row!.version).toBe(1 + tally('updateUser', id));
+    }
+    for (const id of productIds) {
+      const [row] = await s.db.select().from(products).where(eq(products.id, id));
+      expect(row).toMatchObject({ version: 1 + tally('updateProduct', id) + tally('placeOrder', id), stock: STOCK - tally('placeOrder', id) });
+    }
+    expect((await s.db.select({ n: count() }).from(orders))[0]!.n).toBe(tally('placeOrder'));
+    expect((await s.db.select({ n: count() }).from(users))[0]!.n).toBe(USERS + tally('createUser'));
+
+    // 3. Redis comes back with what it had; the repair worker repairs every failure.
+    await redis.restart();
+    await pollUntil('every failure repaired', async () => (await s.db.select({ n: count() }).from(writeThroughFailures).where(isNull(writeThroughFailures.repairedAt)))[0]!.n === 0, 30_000);
+
+    // 4. One event per failed cache write, and one repair for each, reached the subscriber.
+    const failures = (await s.db.select({ n: count() }).from(writeThroughFailures))[0]!.n;
+    expect(failures).toBeGreaterThan(WRITES / 2); // everything after the pause failed
+    expect(recordedHere).toBe(failures);
+    await pollUntil('every event delivered', () => subscriber.events.length === 2 * failures, 10_000);
+    const failed = subscriber.events.filter((e) => e.repairedAt === null).map((e) => e.failureId);
+    const repaired = subscriber.events.filter((e) => e.repairedAt !== null).map((e) => e.failureId);
+    expect(new Set(failed).size).toBe(failures);
+    expect(failed).toHaveLength(failures);
+    expect(new Set(repaired)).toEqual(new Set(failed));
+
+    // 5. The cache agrees with MySQL everywhere.
+    const entities = cachedEntities(s.core);
+    for (const entity of Object.values(entities)) {
+      const report = await auditEntity({ db: s.db, cache: s.core.cache, redis: s.redis }, entity);
+      expect({ entity: entity.name, stale: report.stale, orphaned: report.orphaned }).toEqual({ entity: entity.name, stale: [], orphaned: [] });
+    }
+
+    // 6. No read returns a value older than MySQL's.
+    const read = await s.gql(`query($u: [ID!]!, $p: [ID!]!) { users(ids: $u) { id version } products(ids: $p) { id version stock } }`, {
+      u: userIds.map(String),
+      p: productIds.map(String),
+    });
+    for (const user of read.data!.users) {
+      const [row] = await s.db.select().from(users).where(eq(users.id, Number(user.id)));
+      expect(user.version).toBe(row!.version);
+    }
+    for (const product of read.data!.products) {
+      const [row] = await s.db.select().from(products).where(eq(products.id, Number(product.id)));
+      expect([product.version, product.stock]).toEqual([row!.version, row!.stock]);
+    }
+  }, 120_000);
+});
