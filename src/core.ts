@@ -66,6 +66,7 @@ export function createCore(deps: CoreDeps) {
       events.forEach((event) => suspects.apply(event));
       void feed.poke();
     },
+    flushPending: () => failureLog.flushPending(),
   });
 
   return {

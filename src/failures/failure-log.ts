@@ -13,7 +13,7 @@ import type { FailureEvent } from './failure-event';
  */
 export class FailureLog implements FailureReporter {
   private readonly listeners = new Set<(event: FailureEvent) => void>();
-  /** Failures MySQL would not take; retried by {@link flushPending}. */
+  /** Failures MySQL would not take; retried by {@link flushPending} on each repair round. */
   private pending: FailedWrite[] = [];
 
   constructor(
@@ -36,6 +36,7 @@ export class FailureLog implements FailureReporter {
 
   /** Retries the records MySQL refused. Returns how many are still waiting. */
   async flushPending(): Promise<number> {
+    if (this.pending.length === 0) return 0;
     const waiting = this.pending;
     this.pending = [];
     for (const failure of waiting) await this.report(failure);

@@ -17,6 +17,8 @@ export interface RepairWorkerDeps {
   cacheAvailable: () => boolean;
   /** Told of each repair (to clear the suspect key and wake the feed). */
   onRepaired: (events: FailureEvent[]) => void;
+  /** Records the failures MySQL refused earlier; returns how many still wait. */
+  flushPending: () => Promise<number>;
 }
 
 export interface RepairRound {
@@ -58,6 +60,8 @@ export class RepairWorker {
   }
 
   private async round(): Promise<RepairRound> {
+    // First get any failure MySQL could not take into the log, where it can be claimed.
+    await this.deps.flushPending();
     if (!this.deps.cacheAvailable()) return { claimed: 0, repaired: 0, postponed: 0 };
     const { batchSize, intervalMs } = this.deps.settings;
     // Long enough for this round to finish; if this process dies, another takes over then.

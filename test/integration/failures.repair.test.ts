@@ -4,6 +4,7 @@ import { encodeRow } from '../../src/cache/envelope';
 import { createDatabase, createPool } from '../../src/db/client';
 import { users, writeThroughEvents, writeThroughFailures } from '../../src/db/schema';
 import { FailureLog } from '../../src/failures/failure-log';
+import type { RepositoryHooks } from '../../src/writethrough/repository';
 import { createTestCore, silentLogger, type TestCore } from '../helpers/core';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
@@ -179,6 +180,35 @@ describe('the repair worker', () => {
 });
 
 describe('the failure log', () => {
+  it('records a failure MySQL refused on the next repair round, once MySQL is back', async () => {
+    // A second instance whose MySQL goes away right after its commit, while Redis is down.
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 });
+    const hooks: RepositoryHooks = {};
+    const cutOff = await createTestCore({
+      database: t.database,
+      redisUrl: redisServer.url,
+      keyPrefix: t.settings.keyPrefix,
+      mysqlThroughPort: proxy.port,
+      commandTimeoutMs: 100,
+      hooks,
+    });
+    try {
+      const row = await cutOff.core.users.create(newUser());
+      hooks.afterCommit = () => proxy.cut();
+      await redisServer.kill();
+      await expect(cutOff.core.users.update(row.id, { name: 'v2' })).resolves.toMatchObject({ version: 2 });
+      delete hooks.afterCommit;
+      expect(await failureRows(row.id)).toEqual([]); // not recorded yet: MySQL was gone
+      await proxy.restore();
+      await cutOff.core.repairWorker.runOnce();
+      expect(await failureRows(row.id)).toEqual([expect.objectContaining({ version: 2, operation: 'update' })]);
+    } finally {
+      await proxy.restore();
+      await cutOff.close();
+      await proxy.close();
+    }
+  });
+
   it('keeps a failure it cannot record while MySQL is down, and records it once MySQL is back', async () => {
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 });
     const url = new URL(t.database.url);
