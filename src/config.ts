@@ -56,6 +56,18 @@ const schema = z
     REPAIR_BATCH_SIZE: intIn(1, 10_000).default(200),
     REPAIR_MAX_BACKOFF_MS: intIn(100, 86_400_000).default(300_000),
     FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
+    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
+    JWT_JWKS_URL: url(['https:', 'http:']).optional(),
+    JWT_ISSUER: z.string().min(1).optional(),
+    JWT_AUDIENCE: z.string().min(1).optional(),
+    REQUIRE_AUTH_FOR_READS: bool.default(false),
+    GRAPHQL_INTROSPECTION: bool.optional(),
+    MAX_QUERY_DEPTH: intIn(1, 100).default(8),
+    MAX_QUERY_COST: intIn(1, 1_000_000).default(5_000),
+    MAX_QUERY_ALIASES: intIn(0, 1_000).default(15),
+    MAX_QUERY_TOKENS: intIn(10, 1_000_000).default(1_000),
+    MAX_QUERY_DIRECTIVES: intIn(0, 1_000).default(50),
+    MAX_BODY_BYTES: intIn(1_024, 100 * 1024 * 1024).default(100 * 1024),
   })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
@@ -64,6 +76,16 @@ const schema = z
   .refine((c) => c.REDIS_COMMAND_TIMEOUT_MS * 4 <= c.TOMBSTONE_TTL_SECONDS * 1000, {
     path: ['REDIS_COMMAND_TIMEOUT_MS'],
     message: 'must be at most a quarter of TOMBSTONE_TTL_SECONDS (in ms)',
+  })
+  // In development a missing secret is made up at start-up (see main.ts); in
+  // production that would lock everyone out at every restart, or worse, be guessed.
+  .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== undefined || c.JWT_JWKS_URL !== undefined, {
+    path: ['JWT_SECRET'],
+    message: 'or JWT_JWKS_URL must be set in production',
+  })
+  .refine((c) => c.JWT_SECRET === undefined || c.JWT_JWKS_URL === undefined, {
+    path: ['JWT_JWKS_URL'],
+    message: 'cannot be set together with JWT_SECRET: choose one way to verify tokens',
   });
 
 type Env = z.infer<typeof schema>;
@@ -85,6 +107,29 @@ export interface Config {
   repair: RepairSettings;
   /** How often each instance reads new failure events from MySQL for its subscribers. */
   failureFeedPollMs: number;
+  auth: AuthSettings;
+  graphql: GraphQLSettings;
+}
+
+export interface AuthSettings {
+  /** HS256 secret. Neither this nor jwksUrl in development: main.ts makes one up. */
+  secret?: string | undefined;
+  jwksUrl?: string | undefined;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  /** Reads need the `read` scope (otherwise they are public). */
+  requireAuthForReads: boolean;
+}
+
+/** Limits every operation must pass before any resolver runs (see graphql/limits.ts). */
+export interface GraphQLSettings {
+  introspection: boolean;
+  maxDepth: number;
+  maxCost: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxDirectives: number;
+  maxBodyBytes: number;
 }
 
 /** When Redis stops answering, stop asking it for a while (see cache/circuit-breaker.ts). */
@@ -132,7 +177,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'configuration');
-        const got = env[name] === undefined ? '' : ` (got ${JSON.stringify(redact(name, env[name]!))})`;
+        const value = env[name];
+        const got = value === undefined || value === '' ? '' : ` (got ${JSON.stringify(redact(name, value))})`;
         return `${name} ${issue.message}${got}`;
       }),
     );
@@ -161,10 +207,27 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
     failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
+    auth: {
+      secret: e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      requireAuthForReads: e.REQUIRE_AUTH_FOR_READS,
+    },
+    graphql: {
+      introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',
+      maxDepth: e.MAX_QUERY_DEPTH,
+      maxCost: e.MAX_QUERY_COST,
+      maxAliases: e.MAX_QUERY_ALIASES,
+      maxTokens: e.MAX_QUERY_TOKENS,
+      maxDirectives: e.MAX_QUERY_DIRECTIVES,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+    },
   };
 }
 
-/** Connection strings may carry passwords; never echo one back, even from a malformed URL. */
+/** Connection strings may carry passwords; never echo one back, even from a malformed URL; nor a secret. */
 function redact(name: string, value: string): string {
+  if (name.endsWith('_SECRET')) return '***';
   return name.endsWith('_URL') ? value.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@') : value;
 }

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createTokenVerifier } from './auth/token-verifier';
+import { issueToken, makeUpSecret } from './auth/tokens';
 import { connectRedis, createRedis } from './cache/client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { coreSettings, createCore } from './core';
@@ -44,12 +46,16 @@ async function main(): Promise<void> {
   await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 
+  const auth = authSettings(config);
   const server = await startServer(
     {
       schema: await buildGraphQLSchema(),
       core,
       logger,
       production: config.env === 'production',
+      verifyToken: createTokenVerifier(auth),
+      requireAuthForReads: config.auth.requireAuthForReads,
+      graphql: config.graphql,
       readiness: {
         mysql: () => pool.query('SELECT 1'),
         redis: async () => {
@@ -61,12 +67,31 @@ async function main(): Promise<void> {
     { host: config.host, port: config.port },
   );
   logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
+  if (auth.madeUp) await announceDevelopmentToken(auth.secret!, logger);
 
   installShutdown(config, logger, server, async () => {
     await core.stop();
     redis.disconnect();
     await pool.end();
   });
+}
+
+/**
+ * Development without JWT_SECRET or JWT_JWKS_URL: a secret made up for this run, so
+ * the API is never open, and a token to paste into Apollo Sandbox. (Production
+ * refuses to start without one: see config.ts.)
+ */
+function authSettings(config: Config): Config['auth'] & { madeUp: boolean } {
+  if (config.auth.secret || config.auth.jwksUrl) return { ...config.auth, madeUp: false };
+  return { ...config.auth, secret: makeUpSecret(), madeUp: true };
+}
+
+async function announceDevelopmentToken(secret: string, logger: Logger): Promise<void> {
+  const token = await issueToken(secret, ['read', 'write', 'admin'], { subject: 'developer', expiresIn: '12h' });
+  logger.warn(
+    { scopes: 'read write admin', expiresIn: '12h' },
+    `No JWT_SECRET is set, so tokens are signed with a secret made up for this run. For Apollo Sandbox, add the header  Authorization: Bearer ${token}`,
+  );
 }
 
 /** Settings in `.env`, if there is one; variables already in the environment win. */

@@ -8,10 +8,13 @@ import express from 'express';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
+import type { TokenVerifier } from './auth/token-verifier';
+import type { GraphQLSettings } from './config';
 import type { Core } from './core';
 import { createContext, type Context } from './graphql/context';
 import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
+import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import type { Logger } from './logger';
 
@@ -24,8 +27,10 @@ export interface ServerDeps {
   logger: Logger;
   production: boolean;
   readiness: ReadinessChecks;
-  /** Largest request body accepted, e.g. '100kb'. */
-  bodyLimit?: string;
+  /** Checks the bearer token of each request and subscription. */
+  verifyToken: TokenVerifier;
+  requireAuthForReads: boolean;
+  graphql: GraphQLSettings;
 }
 
 export interface RunningServer {
@@ -46,21 +51,37 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   const httpServer = createServer(app);
   // Subscriptions over graphql-ws share the port and the /graphql path: the
   // WebSocket server takes the upgrade requests, Express everything else.
+  const limits = createLimits(deps.graphql, deps.production);
+  const contextFor = async (authorization: unknown) =>
+    createContext(deps.core, {
+      credentials: await deps.verifyToken(typeof authorization === 'string' ? authorization : undefined),
+      requireAuthForReads: deps.requireAuthForReads,
+    });
   const subscriptions = useServer(
-    { schema: deps.schema, context: () => createContext(deps.core), isProd: deps.production },
-    new WebSocketServer({ server: httpServer, path: '/graphql' }),
+    {
+      schema: deps.schema,
+      // The token comes in the connection_init payload: browsers cannot set headers on a WebSocket.
+      context: (ctx) => contextFor(ctx.connectionParams?.authorization),
+      parse: limits.parseSubscription,
+      validate: limits.validateSubscription,
+      isProd: deps.production,
+    },
+    new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: deps.graphql.maxBodyBytes }),
   );
   const apollo = new ApolloServer<Context>({
     schema: deps.schema,
     formatError: createErrorFormatter({ production: deps.production, logger: deps.logger }),
     includeStacktraceInErrorResponses: !deps.production,
-    introspection: !deps.production,
+    introspection: deps.graphql.introspection,
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
     // main.ts owns the signals: it drains this server and then closes the pools, in
     // that order. Apollo's own handler would race it.
     stopOnTerminationSignals: false,
     plugins: [
       drainHttpServer(httpServer),
       requestLoggingPlugin(deps.logger),
+      ...limits.plugins,
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },
       deps.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
@@ -77,8 +98,8 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   });
   app.use(
     '/graphql',
-    express.json({ limit: deps.bodyLimit ?? '100kb' }),
-    expressMiddleware(apollo, { context: async () => createContext(deps.core) }),
+    express.json({ limit: deps.graphql.maxBodyBytes }),
+    expressMiddleware(apollo, { context: async ({ req }) => contextFor(req.headers.authorization) }),
   );
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
+import { authChecker } from './auth';
 // type-graphql prints fields in the order their decorators ran, i.e. the order these
 // modules load: users, products, orders, as in the contract.
 import { UserResolver } from '../modules/user/user.resolver';
@@ -28,6 +29,7 @@ export function buildGraphQLSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: [...resolvers],
     pubSub: noTopicPubSub,
+    authChecker,
     // class-validator checks every input before a resolver runs, so nothing invalid
     // reaches MySQL or Redis. type-graphql would skip null fields by default; an
     // explicit null is a value to validate (`name: null` must fail, not reach SQL), so

@@ -39,7 +39,7 @@ export interface Subscriber {
  * A real graphql-ws client over a real WebSocket, subscribed to `writeThroughFailures`.
  * The caller disposes it (tests register `dispose` with their cleanup).
  */
-export function subscribeToFailures(wsUrl: string, variables: { entity?: string; after?: string } = {}): Subscriber {
+export function subscribeToFailures(wsUrl: string, variables: { entity?: string; after?: string } = {}, options: { token?: string } = {}): Subscriber {
   const events: FailureEvent[] = [];
   const closes: Array<{ code: number; reason: string }> = [];
   let error: unknown;
@@ -47,6 +47,7 @@ export function subscribeToFailures(wsUrl: string, variables: { entity?: string;
   const client = createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
+    connectionParams: options.token ? { authorization: `Bearer ${options.token}` } : {},
     // A closed socket ends the subscription with an error instead of reconnecting.
     retryAttempts: 0,
     on: { closed: (event) => void closes.push(event as { code: number; reason: string }) },

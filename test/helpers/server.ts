@@ -1,4 +1,8 @@
 import { afterAll, beforeAll } from 'vitest';
+import type { Scope } from '../../src/auth/principal';
+import { createTokenVerifier } from '../../src/auth/token-verifier';
+import { issueToken, makeUpSecret } from '../../src/auth/tokens';
+import { loadConfig, type GraphQLSettings } from '../../src/config';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
 import { createLogger } from '../../src/logger';
 import { startServer, type RunningServer } from '../../src/server';
@@ -15,30 +19,52 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
 export interface TestServer extends TestCore {
   server: RunningServer;
   url: string;
-  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  /**
+   * A request with a token of every scope, unless `token` says otherwise (a token
+   * of the test's own, or null for none).
+   */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options?: { token?: string | null }): Promise<GraphQLResponse<T>>;
+  /** The secret this server verifies tokens with, for signing test tokens. */
+  jwtSecret: string;
+  /** A valid token with these scopes. */
+  token(scopes: Scope[], options?: Parameters<typeof issueToken>[2]): Promise<string>;
 }
 
 /**
  * The real HTTP server on an ephemeral port, over the same core main.ts builds, on a
  * database and key prefix of the test's own.
  */
-export async function startTestServer(options: TestCoreOptions & { production?: boolean } = {}): Promise<TestServer> {
+export interface TestServerOptions extends TestCoreOptions {
+  production?: boolean;
+  requireAuthForReads?: boolean;
+  graphql?: Partial<GraphQLSettings>;
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const t = await createTestCore(options);
   const logger = createLogger({ level: 'silent', instanceId: 'test' });
+  const jwtSecret = makeUpSecret();
+  const production = options.production ?? false;
   const server = await startServer(
     {
       schema: await buildGraphQLSchema(),
       core: t.core,
       logger,
-      production: options.production ?? false,
+      production,
       readiness: { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() },
+      verifyToken: createTokenVerifier({ secret: jwtSecret, requireAuthForReads: false }),
+      requireAuthForReads: options.requireAuthForReads ?? false,
+      graphql: { ...loadConfig({ NODE_ENV: production ? 'production' : 'test', JWT_SECRET: jwtSecret }).graphql, ...options.graphql },
     },
     { host: '127.0.0.1', port: 0 },
   );
-  const gql = async (query: string, variables?: Record<string, unknown>) => {
+  const token = (scopes: Scope[], tokenOptions?: Parameters<typeof issueToken>[2]) => issueToken(jwtSecret, scopes, tokenOptions);
+  const everything = await token(['read', 'write', 'admin']);
+  const gql = async (query: string, variables?: Record<string, unknown>, requestOptions: { token?: string | null } = {}) => {
+    const bearer = requestOptions.token === undefined ? everything : requestOptions.token;
     const response = await fetch(server.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, ...((await response.json()) as object) } as GraphQLResponse<any>;
@@ -48,6 +74,8 @@ export async function startTestServer(options: TestCoreOptions & { production?: 
     server,
     url: server.url,
     gql,
+    jwtSecret,
+    token,
     async close() {
       await server.stop();
       await t.close();

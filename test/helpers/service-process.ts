@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import Redis from 'ioredis';
 import mysql from 'mysql2/promise';
+import type { Scope } from '../../src/auth/principal';
+import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { MYSQL_SERVER_URL, REDIS_URL, testKeyPrefix } from './database';
 
 const ROOT = resolve(__dirname, '../..');
@@ -93,12 +95,14 @@ export function testDatabaseName(): string {
  * prefixes — so that one `cleanUp()` in `afterAll` kills, drops and deletes it all.
  */
 export class ServiceResources {
+  /** Every service started here verifies tokens with this; `token()` signs with it. */
+  readonly jwtSecret = makeUpSecret();
   private readonly services: ServiceProcess[] = [];
   private readonly databases: string[] = [];
   private readonly keyPrefixes: string[] = [];
 
   start(env: Record<string, string>): ServiceProcess {
-    const service = startService(env);
+    const service = startService({ JWT_SECRET: this.jwtSecret, ...env });
     this.services.push(service);
     return service;
   }
@@ -108,6 +112,10 @@ export class ServiceResources {
     const name = testDatabaseName();
     this.databases.push(name);
     return { name, url: `${MYSQL_SERVER_URL}${name}` };
+  }
+
+  token(scopes: Scope[]): Promise<string> {
+    return issueToken(this.jwtSecret, scopes);
   }
 
   keyPrefix(): string {

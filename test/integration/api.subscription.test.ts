@@ -30,6 +30,8 @@ interface Env {
   s: TestServer;
   wsUrl: string;
   feed: FeedWatch;
+  /** A token with the admin scope, which the subscription needs. */
+  adminToken: string;
   /** Stops the server; safe to call again (the cleanup does). */
   close(): Promise<void>;
 }
@@ -46,7 +48,7 @@ async function startEnv(): Promise<Env> {
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= s.close());
   cleanups.push(close);
-  return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.feed), close };
+  return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.feed), adminToken: await s.token(['admin']), close };
 }
 
 interface FeedWatch {
@@ -83,8 +85,8 @@ function watchFeed(feed: EventFeed): FeedWatch {
   };
 }
 
-function subscribe(wsUrl: string, variables: { entity?: string; after?: string } = {}): Subscriber {
-  const subscriber = subscribeToFailures(wsUrl, variables);
+function subscribe(env: Env, variables: { entity?: string; after?: string } = {}, token = env.adminToken): Subscriber {
+  const subscriber = subscribeToFailures(env.wsUrl, variables, { token });
   cleanups.push(() => subscriber.dispose());
   return subscriber;
 }
@@ -92,7 +94,7 @@ function subscribe(wsUrl: string, variables: { entity?: string; after?: string }
 /** Subscribes, and returns once the server has registered the subscription. */
 async function subscribed(env: Env, variables: { entity?: string; after?: string } = {}): Promise<Subscriber> {
   const expected = env.feed.open + 1;
-  const subscriber = subscribe(env.wsUrl, variables);
+  const subscriber = subscribe(env, variables);
   await env.feed.untilOpen(expected);
   return subscriber;
 }
@@ -227,7 +229,7 @@ describe('Subscription: writeThroughFailures', () => {
 
   it('refuses an unknown entity when subscribing, before any event', async () => {
     const env = await startEnv();
-    const subscriber = subscribe(env.wsUrl, { entity: 'usr' });
+    const subscriber = subscribe(env, { entity: 'usr' });
     const error = await pollUntil('the subscription to be refused', () => subscriber.error);
     expect(error).toEqual([
       expect.objectContaining({

@@ -24,21 +24,27 @@ interface Instance {
   service: ServiceProcess;
   url: string;
   wsUrl: string;
+  /** With a token of every scope. */
   gql(query: string, variables?: Record<string, unknown>): Promise<any>;
 }
 
 async function startInstance(env: Record<string, string>, name: string): Promise<Instance> {
   const service = resources.start({ ...env, INSTANCE_ID: name });
   const url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
+  const token = await resources.token(['read', 'write', 'admin']);
   const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
     return res.json();
   };
   return { service, url, wsUrl: url.replace(/^http/, 'ws'), gql };
 }
 
-function subscribe(instance: Instance, after: string): Subscriber {
-  const subscriber = subscribeToFailures(instance.wsUrl, { after });
+async function subscribe(instance: Instance, after: string): Promise<Subscriber> {
+  const subscriber = subscribeToFailures(instance.wsUrl, { after }, { token: await resources.token(['admin']) });
   subscribers.push(subscriber);
   return subscriber;
 }
@@ -74,8 +80,8 @@ describe('writeThroughFailures across instances', () => {
     const b = await startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-b');
     // From the start of the feed: whatever arrives before or after the subscription
     // is registered on the server, the subscriber sees it.
-    const onA = subscribe(a, '0');
-    const onB = subscribe(b, '0');
+    const onA = await subscribe(a, '0');
+    const onB = await subscribe(b, '0');
 
     await redis.kill();
     const writes: Array<[Instance, string]> = [
@@ -104,7 +110,7 @@ describe('writeThroughFailures across instances', () => {
 
     // A new A resumes after the last event its subscriber saw, and misses none.
     const a2 = await startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-a2');
-    const resumed = subscribe(a2, seenOnA.at(-1)!.id);
+    const resumed = await subscribe(a2, seenOnA.at(-1)!.id);
     expect(await take(resumed, 2)).toMatchObject([
       { entityId: '2', instance: 'instance-b', repairedAt: null },
       { entityId: '3', instance: 'instance-b', repairedAt: null },

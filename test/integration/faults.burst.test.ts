@@ -37,7 +37,7 @@ beforeAll(async () => {
     repair: { maxBackoffMs: 500 },
   });
   s.core.failureLog.onRecorded(() => recordedHere++);
-  subscriber = subscribeToFailures(s.url.replace(/^http/, 'ws'), { after: '0' });
+  subscriber = subscribeToFailures(s.url.replace(/^http/, 'ws'), { after: '0' }, { token: await s.token(['admin']) });
 });
 afterAll(async () => {
   await subscriber?.dispose();

@@ -88,6 +88,37 @@ describe('the service process', () => {
     ]);
   });
 
+  it('refuses to start in production without a way to verify tokens', async () => {
+    const service = start({ NODE_ENV: 'production', JWT_SECRET: '' });
+    const { code } = await service.exited;
+    expect(code).toBe(1);
+    expect(service.stderr.join('')).toBe('Invalid configuration: JWT_SECRET or JWT_JWKS_URL must be set in production\n');
+  });
+
+  it('in development without a secret, makes one up and prints an admin token that works', async () => {
+    const service = start({
+      JWT_SECRET: '',
+      MYSQL_URL: resources.database().url,
+      REDIS_URL,
+      KEY_PREFIX: resources.keyPrefix(),
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    const announcement = await service.waitForLog((log) => /Authorization: Bearer /.test(String(log.msg)));
+    const token = /Authorization: Bearer (\S+)/.exec(announcement.msg)![1]!;
+    const call = (authorization?: string) =>
+      fetch(ready.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ query: 'mutation { updateUser(id: "1", input: { bio: "Signed in." }) { version } }' }),
+      }).then((r) => r.json());
+    expect(await call(`Bearer ${token}`)).toEqual({ data: { updateUser: { version: 2 } } });
+    expect((await call()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    service.child.kill('SIGTERM');
+    expect((await service.exited).code).toBe(0);
+  });
+
   it('says which server it cannot reach, in one line', async () => {
     const service = start({ MYSQL_URL: 'mysql://root@127.0.0.1:1/x', REDIS_URL });
     const { code } = await service.exited;

@@ -59,8 +59,8 @@ type Outcome =
  * `Connection: close`, so that whether the service accepted the request is a property
  * of this one connection; with a keep-alive agent, on a connection it reuses.
  */
-function post(url: URL, body: string, options: { expected?: unknown; agent?: Agent | false } = {}): Promise<Outcome> {
-  const { expected, agent = false } = options;
+function post(url: URL, body: string, options: { expected?: unknown; agent?: Agent | false; token?: string } = {}): Promise<Outcome> {
+  const { expected, agent = false, token } = options;
   return new Promise((resolve) => {
     const startedAt = performance.now();
     let connected = false;
@@ -80,6 +80,7 @@ function post(url: URL, body: string, options: { expected?: unknown; agent?: Age
           'content-type': 'application/json',
           'content-length': Buffer.byteLength(body),
           ...(agent === false ? { connection: 'close' } : {}),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
         },
       },
       (res) => {
@@ -187,7 +188,7 @@ describe('SIGTERM', () => {
     const lock = await lockUserRow(databaseUrl, database);
     const agent = new Agent({ keepAlive: true });
     try {
-      const held = post(url, UPDATE_USER_1, { agent });
+      const held = post(url, UPDATE_USER_1, { agent, token: await resources.token(['write']) });
       await lock.waitForWaiter();
 
       service.child.kill('SIGTERM');
@@ -214,7 +215,7 @@ describe('SIGTERM', () => {
     const { service, url, databaseUrl, database } = await startOwnService({ SHUTDOWN_TIMEOUT_MS: String(timeoutMs) });
     const lock = await lockUserRow(databaseUrl, database);
     try {
-      const held = post(url, UPDATE_USER_1);
+      const held = post(url, UPDATE_USER_1, { token: await resources.token(['write']) });
       await lock.waitForWaiter();
 
       const sigtermAt = performance.now();

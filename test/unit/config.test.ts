@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       CACHE_TTL_SECONDS: '60',
       REDIS_COMMAND_TIMEOUT_MS: '100',
       SEED_DEMO_DATA: 'false',
+      JWT_SECRET: 's'.repeat(32),
     });
     expect(config).toMatchObject({
       env: 'production',
@@ -34,6 +35,28 @@ describe('loadConfig', () => {
       seedDemoData: false,
       autoStartServices: false,
     });
+  });
+
+  it('refuses to run in production with no way to verify tokens', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/^Invalid configuration: JWT_SECRET or JWT_JWKS_URL must be set in production$/);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json' }).auth.jwksUrl).toBeDefined();
+  });
+
+  it('never echoes a secret back, even a bad one', () => {
+    expect(() => loadConfig({ JWT_SECRET: 'short-but-secret' })).toThrow('JWT_SECRET must be at least 32 characters (got "***")');
+  });
+
+  it('turns introspection off in production unless asked, and keeps the documented limits', () => {
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) }).graphql).toEqual({
+      introspection: false,
+      maxDepth: 8,
+      maxCost: 5000,
+      maxAliases: 15,
+      maxTokens: 1000,
+      maxDirectives: 50,
+      maxBodyBytes: 102_400,
+    });
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
   });
 
   it('treats an empty variable as unset', () => {

@@ -1,4 +1,4 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { OrderRow } from '../../db/schema';
 import type { Context } from '../../graphql/context';
 import { parseId } from '../../graphql/ids';
@@ -10,11 +10,13 @@ import { Order } from './order.type';
 
 @Resolver(() => Order)
 export class OrderResolver {
+  @Authorized('read')
   @Query(() => Order, { nullable: true })
   order(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context) {
     return loaders.order.load(parseId(id));
   }
 
+  @Authorized('read')
   @Query(() => [Order], { description: 'Newest first; `limit` from 1 to 100.' })
   async recentOrders(@Arg('limit', () => Int, { defaultValue: 20 }) limit: number, @Ctx() { core, loaders }: Context) {
     const ids = await core.ordering.recentIds(limit);
@@ -22,6 +24,7 @@ export class OrderResolver {
     return unwrapMany(await loaders.order.loadMany(ids)).filter((o) => o !== null);
   }
 
+  @Authorized('write')
   @Mutation(() => Order, { description: 'Takes the stock and records the order in one transaction; not enough stock is a CONFLICT.' })
   async placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() { core, loaders }: Context) {
     const order = await core.ordering.place({

@@ -1,4 +1,4 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { parseId, parseIds } from '../../graphql/ids';
 import { definedFields, unwrapMany } from '../../graphql/patch';
@@ -7,16 +7,19 @@ import { User } from './user.type';
 
 @Resolver(() => User)
 export class UserResolver {
+  @Authorized('read')
   @Query(() => User, { nullable: true, description: 'One user, or null if there is none with this id.' })
   user(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context) {
     return loaders.user.load(parseId(id));
   }
 
+  @Authorized('read')
   @Query(() => [User], { nullable: 'items', description: 'In the order of `ids`, null where there is no user; at most 100.' })
   async users(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context) {
     return unwrapMany(await loaders.user.loadMany(parseIds(ids)));
   }
 
+  @Authorized('write')
   @Mutation(() => User)
   async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { core, loaders }: Context) {
     const row = await core.users.create({ name: input.name, email: input.email, bio: input.bio ?? null });
@@ -24,6 +27,7 @@ export class UserResolver {
     return row;
   }
 
+  @Authorized('write')
   @Mutation(() => User, { description: 'With `expectedVersion`, fails with CONFLICT unless the user is still at that version.' })
   async updateUser(@Args(() => UpdateUserArgs) { id, input, expectedVersion }: UpdateUserArgs, @Ctx() { core, loaders }: Context) {
     const userId = parseId(id);
@@ -32,6 +36,7 @@ export class UserResolver {
     return row;
   }
 
+  @Authorized('write')
   @Mutation(() => Boolean, { description: 'True if the user was deleted, false if there was none with this id.' })
   async deleteUser(@Arg('id', () => ID) id: string, @Ctx() { core, loaders }: Context) {
     const userId = parseId(id);

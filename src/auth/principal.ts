@@ -1,0 +1,16 @@
+/** The scopes a token's space-separated `scope` claim may grant. */
+export type Scope = 'read' | 'write' | 'admin';
+
+/** Who is calling, as far as a verified token says. */
+export interface Principal {
+  subject: string | undefined;
+  scopes: ReadonlySet<string>;
+}
+
+/**
+ * What a request's credentials came to: no token (anonymous), a verified one, or one
+ * that was refused, with the reason to give the caller.
+ */
+export type Credentials = { kind: 'anonymous' } | { kind: 'verified'; principal: Principal } | { kind: 'refused'; reason: string };
+
+export const ANONYMOUS: Credentials = { kind: 'anonymous' };
