@@ -112,9 +112,9 @@ describe('the service process', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
         body: JSON.stringify({ query: 'mutation { updateUser(id: "1", input: { bio: "Signed in." }) { version } }' }),
-      }).then((r) => r.json());
+      }).then((r) => r.json() as Promise<{ data?: unknown; errors: Array<{ extensions: { code: string } }> }>);
     expect(await call(`Bearer ${token}`)).toEqual({ data: { updateUser: { version: 2 } } });
-    expect((await call()).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect((await call()).errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
   });
