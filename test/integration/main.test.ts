@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REDIS_URL } from '../helpers/database';
+import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { ServiceResources } from '../helpers/service-process';
 
 const ROOT = resolve(__dirname, '../..');
@@ -117,6 +118,32 @@ describe('the service process', () => {
     expect((await call()).errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
+  });
+
+  it('logs neither its secret nor any token, even at debug level and on refused requests', async () => {
+    const service = start({
+      LOG_LEVEL: 'debug',
+      MYSQL_URL: resources.database().url,
+      REDIS_URL,
+      KEY_PREFIX: resources.keyPrefix(),
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    const good = await resources.token(['read', 'write', 'admin']);
+    const stranger = await issueToken(makeUpSecret(), ['write']);
+    for (const token of [good, stranger, `${good}tampered`, 'not-a-jwt']) {
+      await fetch(ready.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: 'mutation { updateUser(id: "999", input: { name: "x" }) { id } }' }),
+      }).then((r) => r.text());
+    }
+    service.child.kill('SIGTERM');
+    await service.exited;
+    const everything = JSON.stringify(service.logs) + service.stderr.join('');
+    expect(service.logs.some((log) => log.msg === 'graphql request')).toBe(true); // it did log the requests
+    for (const secret of [resources.jwtSecret, good, stranger, good.split('.')[2]!]) expect(everything).not.toContain(secret);
   });
 
   it('says which server it cannot reach, in one line', async () => {
