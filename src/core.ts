@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Cache } from './cache/cache';
 import { RedisCache } from './cache/redis-cache';
 import { CircuitBreakingCache } from './cache/circuit-breaker';
+import { noMetrics, type CoreMetrics } from './metrics/core-metrics';
 import type { BreakerSettings, CacheSettings, Config, RepairSettings } from './config';
 import type { Database } from './db/client';
 import { orders, products, users } from './db/schema';
@@ -26,6 +27,7 @@ export interface CoreDeps {
   logger: CoreLogger;
   /** A circuit breaker in front of Redis (none: every call waits for Redis, as tests of the raw path want). */
   breaker?: BreakerSettings;
+  metrics?: CoreMetrics;
   hooks?: RepositoryHooks;
 }
 
@@ -36,8 +38,10 @@ export interface CoreDeps {
  */
 export function createCore(deps: CoreDeps) {
   const { db, redis, settings, instanceId, logger, hooks } = deps;
-  const circuit = deps.breaker ? new CircuitBreakingCache(new RedisCache(redis), deps.breaker, { logger, connection: redis }) : undefined;
-  const cache: Cache = circuit ?? new RedisCache(redis);
+  const metrics = deps.metrics ?? noMetrics;
+  const redisCache = new RedisCache(redis, metrics);
+  const circuit = deps.breaker ? new CircuitBreakingCache(redisCache, deps.breaker, { logger, connection: redis }) : undefined;
+  const cache: Cache = circuit ?? redisCache;
   const failureLog = new FailureLog(db, logger);
   const suspects = new SuspectKeys();
   const feed = new EventFeed(failureLog, { pollMs: deps.failureFeedPollMs }, logger, (event) => suspects.apply(event));
@@ -47,9 +51,9 @@ export function createCore(deps: CoreDeps) {
     suspects.apply(event);
     void feed.poke();
   });
-  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger);
-  const work = new UnitOfWork(db, writer, hooks);
-  const repositoryDeps = { db, cache, work, settings, logger, suspects, ...(hooks ? { hooks } : {}) };
+  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger, metrics);
+  const work = new UnitOfWork(db, writer, hooks, metrics);
+  const repositoryDeps = { db, cache, work, settings, logger, suspects, metrics, ...(hooks ? { hooks } : {}) };
   const repositories = {
     users: new Repository('user', users, repositoryDeps),
     products: new Repository('product', products, repositoryDeps),
@@ -67,6 +71,7 @@ export function createCore(deps: CoreDeps) {
       void feed.poke();
     },
     flushPending: () => failureLog.flushPending(),
+    metrics,
   });
 
   return {

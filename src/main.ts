@@ -10,7 +10,8 @@ import { createDatabase, createPool } from './db/client';
 import { migrateDatabase } from './db/migrate';
 import { ensureServices, ServicesUnavailableError } from './dev/services';
 import { buildGraphQLSchema } from './graphql/schema';
-import { createLogger, type Logger } from './logger';
+import { createLogger, type Logger } from './logging/logger';
+import { createObservability } from './metrics/observability';
 import { seedDemoData } from './seed';
 import { startServer, type RunningServer } from './server';
 
@@ -21,7 +22,9 @@ import { startServer, type RunningServer } from './server';
 async function main(): Promise<void> {
   loadEnvFile(resolve(__dirname, '..', '.env'));
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId });
+  // Pretty lines for a person at a terminal in development; JSON everywhere else.
+  const pretty = config.env === 'development' && process.stdout.isTTY === true;
+  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId, pretty });
   if (config.autoStartServices) {
     await ensureServices({
       mysqlUrl: config.mysql.url,
@@ -42,11 +45,19 @@ async function main(): Promise<void> {
     logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
   );
 
-  const core = createCore({ db, redis, logger, ...coreSettings(config) });
+  const observability = createObservability();
+  const core = createCore({ db, redis, logger, metrics: observability.coreMetrics, ...coreSettings(config) });
   await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 
   const auth = authSettings(config);
+  const readiness = {
+    mysql: () => pool.query('SELECT 1'),
+    redis: async () => {
+      if (core.circuit?.state === 'open') throw new Error('circuit open: Redis stopped answering');
+      return redis.ping();
+    },
+  };
   const server = await startServer(
     {
       schema: await buildGraphQLSchema(),
@@ -56,13 +67,8 @@ async function main(): Promise<void> {
       verifyToken: createTokenVerifier(auth),
       requireAuthForReads: config.auth.requireAuthForReads,
       graphql: config.graphql,
-      readiness: {
-        mysql: () => pool.query('SELECT 1'),
-        redis: async () => {
-          if (core.circuit?.state === 'open') throw new Error('circuit open: Redis stopped answering');
-          return redis.ping();
-        },
-      },
+      readiness,
+      observability: observability.bind(core, readiness, config.instanceId),
     },
     { host: config.host, port: config.port },
   );

@@ -1,5 +1,5 @@
 import type { Core } from './core';
-import type { Logger } from './logger';
+import type { Logger } from './logging/logger';
 
 const DEMO_USERS = [
   { name: 'Ada Lovelace', email: 'ada@example.com', bio: 'Wrote the first program.' },

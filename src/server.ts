@@ -16,10 +16,13 @@ import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
 import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
-import type { Logger } from './logger';
-
-/** Each dependency the service reports on in /readyz: resolves when it answers. */
-export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+import { operationalRoutes } from './http/operational-routes';
+import { metricsPlugin } from './graphql/metrics-plugin';
+import type { Logger } from './logging/logger';
+import { requestIds } from './logging/request-context';
+import type { GraphQLMetrics } from './metrics/prometheus';
+import type { ReadinessChecks, StatusReport } from './metrics/status';
+import type { Registry } from 'prom-client';
 
 export interface ServerDeps {
   schema: GraphQLSchema;
@@ -31,6 +34,8 @@ export interface ServerDeps {
   verifyToken: TokenVerifier;
   requireAuthForReads: boolean;
   graphql: GraphQLSettings;
+  /** Metrics for /metrics and the GraphQL plugin; the status report behind cacheStatus. */
+  observability: { registry: Registry; graphql: GraphQLMetrics; status: () => Promise<StatusReport> };
 }
 
 export interface RunningServer {
@@ -48,15 +53,20 @@ export interface RunningServer {
 export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestIds);
   const httpServer = createServer(app);
   // Subscriptions over graphql-ws share the port and the /graphql path: the
   // WebSocket server takes the upgrade requests, Express everything else.
   const limits = createLimits(deps.graphql, deps.production);
   const contextFor = async (authorization: unknown) =>
-    createContext(deps.core, {
-      credentials: await deps.verifyToken(typeof authorization === 'string' ? authorization : undefined),
-      requireAuthForReads: deps.requireAuthForReads,
-    });
+    createContext(
+      deps.core,
+      {
+        credentials: await deps.verifyToken(typeof authorization === 'string' ? authorization : undefined),
+        requireAuthForReads: deps.requireAuthForReads,
+      },
+      deps.observability.status,
+    );
   const subscriptions = useServer(
     {
       schema: deps.schema,
@@ -81,6 +91,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     plugins: [
       drainHttpServer(httpServer),
       requestLoggingPlugin(deps.logger),
+      metricsPlugin(deps.observability.graphql),
       ...limits.plugins,
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },
@@ -89,13 +100,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   });
   await apollo.start();
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', async (_req, res) => {
-    const report = await checkReadiness(deps.readiness);
-    res.status(Object.values(report).every((r) => r === 'ok') ? 200 : 503).json(report);
-  });
+  operationalRoutes(app, { readiness: deps.readiness, registry: deps.observability.registry });
   app.use(
     '/graphql',
     express.json({ limit: deps.graphql.maxBodyBytes }),
@@ -109,13 +114,4 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   const { port } = httpServer.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
   return { url: `http://${host}:${port}/graphql`, port, httpServer, stop: () => apollo.stop() };
-}
-
-/** Runs every check at once; each reports 'ok' or why it failed. */
-async function checkReadiness(checks: ReadinessChecks): Promise<Record<string, string>> {
-  const names = Object.keys(checks);
-  const results = await Promise.allSettled(names.map((name) => checks[name]!()));
-  return Object.fromEntries(
-    results.map((r, i) => [names[i], r.status === 'fulfilled' ? 'ok' : `unavailable: ${(r.reason as Error)?.message ?? r.reason}`]),
-  );
 }

@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import type { Cache } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 
@@ -16,14 +17,20 @@ export interface CasWrite {
  * writes, one round trip each. It knows Redis, not rows or GraphQL.
  */
 export class RedisCache implements Cache {
-  constructor(private readonly redis: Redis) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly metrics: CoreMetrics = noMetrics,
+  ) {
     defineCasSet(redis);
   }
 
   /** One MGET for the whole batch; `null` where a key is absent. */
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
-    return this.redis.mget(...keys);
+    return timed(
+      () => this.redis.mget(...keys),
+      (seconds, ok) => this.metrics.redisCall('mget', seconds, ok),
+    );
   }
 
   /**
@@ -32,6 +39,14 @@ export class RedisCache implements Cache {
    */
   async casSetMany(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {
     if (writes.length === 0) return [];
+    const started = process.hrtime.bigint();
+    const outcomes = await this.sendCasSets(writes);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics.redisCall('cas_set', seconds, !outcomes.every((o) => o instanceof Error));
+    return outcomes;
+  }
+
+  private async sendCasSets(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {
     if (writes.length === 1) return [await this.casSet(writes[0]!).catch(asError)];
     const pipeline = this.redis.pipeline();
     for (const w of writes) pipeline.casSet(w.key, w.version, w.value, w.ttlMs, w.notAfterMs);

@@ -82,6 +82,12 @@ export class FailureLog implements FailureReporter {
     return rows.map(({ event, failure }) => toEvent(event, failure));
   }
 
+  /** How many failures no one has repaired yet, on all instances. */
+  async countUnrepaired(): Promise<number> {
+    const [row] = await this.db.select({ n: sql<number>`COUNT(*)` }).from(failures).where(isNull(failures.repairedAt));
+    return Number(row?.n ?? 0);
+  }
+
   private async insert(failure: FailedWrite): Promise<FailureEvent> {
     return this.db.transaction(async (tx) => {
       const [header] = await tx.insert(failures).values({
@@ -131,10 +137,4 @@ export function toEvent(event: typeof events.$inferSelect, failure: typeof failu
     repairedAt: repaired ? event.occurredAt : null,
     repairedBy: repaired ? event.instance : null,
   };
-}
-
-/** For tests and tools: how many failures are still unrepaired. */
-export async function countUnrepaired(db: Database): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`COUNT(*)` }).from(failures).where(isNull(failures.repairedAt));
-  return Number(row?.n ?? 0);
 }

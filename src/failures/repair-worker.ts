@@ -2,6 +2,7 @@ import type { Cache } from '../cache/cache';
 import type { CasWrite } from '../cache/redis-cache';
 import type { RepairSettings } from '../config';
 import type { WriteThroughFailureRow } from '../db/schema';
+import type { CoreMetrics } from '../metrics/core-metrics';
 import type { CoreLogger } from '../writethrough/logger';
 import type { Repository, VersionedTable } from '../writethrough/repository';
 import type { FailureEvent } from './failure-event';
@@ -19,6 +20,7 @@ export interface RepairWorkerDeps {
   onRepaired: (events: FailureEvent[]) => void;
   /** Records the failures MySQL refused earlier; returns how many still wait. */
   flushPending: () => Promise<number>;
+  metrics?: CoreMetrics;
 }
 
 export interface RepairRound {
@@ -78,6 +80,8 @@ export class RepairWorker {
       }
     });
     for (const [failure, error] of postponed) await this.deps.queue.postpone(failure, error, this.backoff(failure));
+    repaired.forEach((f) => this.deps.metrics?.repair(f.entity, 'repaired'));
+    postponed.forEach(([f]) => this.deps.metrics?.repair(f.entity, 'postponed'));
     const events = await this.deps.queue.markRepaired(repaired);
     if (events.length > 0) this.deps.onRepaired(events);
     if (postponed.length > 0) this.deps.logger.warn({ postponed: postponed.length, error: postponed[0]![1] }, 'some cache repairs failed; will retry');

@@ -7,9 +7,10 @@ import { UserResolver } from '../modules/user/user.resolver';
 import { ProductResolver } from '../modules/product/product.resolver';
 import { OrderResolver } from '../modules/order/order.resolver';
 import { WriteThroughFailureResolver } from '../modules/failure/failure.resolver';
+import { StatusResolver } from '../modules/status/status.resolver';
 
 /** Every resolver the API serves; `npm run schema` prints the schema they build. */
-export const resolvers = [UserResolver, ProductResolver, OrderResolver, WriteThroughFailureResolver] as const;
+export const resolvers = [UserResolver, ProductResolver, OrderResolver, WriteThroughFailureResolver, StatusResolver] as const;
 
 /**
  * type-graphql refuses to build subscriptions without a PubSub, even when each one

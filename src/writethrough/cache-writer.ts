@@ -3,6 +3,7 @@ import type { Cache } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
 import type { CasWrite } from '../cache/redis-cache';
 import type { FailedWrite, FailureReporter, WriteOperation } from './failures';
+import { noMetrics, type CoreMetrics } from '../metrics/core-metrics';
 import type { CoreLogger } from './logger';
 
 /** A committed write's cache update, with what a failure report needs to name it. */
@@ -34,16 +35,20 @@ export class CacheWriter {
     private readonly reporter: FailureReporter,
     private readonly instance: string,
     private readonly logger: CoreLogger,
+    private readonly metrics: CoreMetrics = noMetrics,
   ) {}
 
   async write(writes: readonly PendingWrite[]): Promise<FailedWrite[]> {
     const failed: Array<[PendingWrite, string]> = [];
     let pending = [...writes];
     for (let attempt = 0; pending.length > 0; attempt++) {
+      const started = process.hrtime.bigint();
       const outcomes = await this.cache.casSetMany(pending.map((w) => w.cas));
+      this.metrics.writeThroughSeconds(Number(process.hrtime.bigint() - started) / 1e9);
       const retryable: Array<[PendingWrite, string]> = [];
       outcomes.forEach((outcome, i) => {
         const w = pending[i]!;
+        this.metrics.cacheWrite(w.entity, outcome instanceof Error ? 'error' : outcome);
         // 'stale' is success: an equal or newer version is already cached.
         if (outcome === 'set' || outcome === 'stale') return;
         // Past its deadline a retry cannot land either, and the key may hold an
@@ -58,6 +63,7 @@ export class CacheWriter {
         break;
       }
       pending = retryable.map(([w]) => w);
+      pending.forEach((w) => this.metrics.cacheWriteRetry(w.entity));
       if (pending.length > 0) await sleep(this.retry.delayMs * 2 ** attempt);
     }
     const reported: FailedWrite[] = [];
@@ -77,6 +83,7 @@ export class CacheWriter {
       instance: this.instance,
     };
     this.logger.warn({ failure }, 'cache write failed after retries; the committed row is safe in MySQL');
+    this.metrics.cacheWriteFailure(w.entity);
     await this.reporter.report(failure);
     return failure;
   }

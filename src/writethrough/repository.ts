@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cache } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
+import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import type { CacheSettings } from '../config';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
@@ -34,6 +35,7 @@ export interface RepositoryDeps {
   hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
   /** Keys whose cache entry may be stale after a failed write: read from MySQL until repaired. */
   suspects?: { has(entity: string, id: number): boolean };
+  metrics?: CoreMetrics;
   now?: () => number;
 }
 
@@ -66,6 +68,7 @@ export class Repository<T extends VersionedTable> {
    */
   async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
     ids.forEach((id) => assertId(id));
+    this.metrics.loaderBatch(this.entity, ids.length);
     const found = new Map<number, Row<T> | null>();
     // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
     const trusted = ids.filter((id) => !this.deps.suspects?.has(this.entity, id));
@@ -80,6 +83,8 @@ export class Repository<T extends VersionedTable> {
       if (lookup.hit) found.set(trusted[i]!, lookup.row);
     });
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
+    const bypassed = new Set(ids).size - new Set(trusted).size;
+    this.countLookups(bypassed, [...found.values()], misses.length - bypassed);
     if (misses.length > 0) {
       const readAt = this.now();
       const rows = await this.selectByIds(misses);
@@ -181,6 +186,19 @@ export class Repository<T extends VersionedTable> {
     }
   }
 
+  private get metrics(): CoreMetrics {
+    return this.deps.metrics ?? noMetrics;
+  }
+
+  /** Suspect keys bypassed the cache; of the rest, each was a hit, a negative hit or a miss. */
+  private countLookups(bypassed: number, hits: Array<Row<T> | null>, misses: number): void {
+    const negative = hits.filter((row) => row === null).length;
+    this.metrics.cacheLookups(this.entity, 'bypassed', bypassed);
+    this.metrics.cacheLookups(this.entity, 'hit', hits.length - negative);
+    this.metrics.cacheLookups(this.entity, 'negative_hit', negative);
+    this.metrics.cacheLookups(this.entity, 'miss', misses);
+  }
+
   private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<void> {
     await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
     const writes = ids.map((id) => {
@@ -199,10 +217,14 @@ export class Repository<T extends VersionedTable> {
   /** Reads rows straight from MySQL, past the cache (for repairs, audits and the misses of `load`). */
   async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
     try {
-      const rows = await this.deps.db
-        .select()
-        .from(this.table as MySqlTable)
-        .where(inArray(this.table.id, [...ids]));
+      const rows = await timed(
+        () =>
+          this.deps.db
+            .select()
+            .from(this.table as MySqlTable)
+            .where(inArray(this.table.id, [...ids])),
+        (seconds, ok) => this.metrics.mysqlCall('select', seconds, ok),
+      );
       return rows as Array<Row<T>>;
     } catch (err) {
       throw translateDatabaseError(err, this.entity);

@@ -1,4 +1,5 @@
 import type { Database } from '../db/client';
+import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import { translateDatabaseError } from '../db/errors';
 import type { CacheWriter, PendingWrite } from './cache-writer';
 import type { RepositoryHooks } from './hooks';
@@ -22,13 +23,17 @@ export class UnitOfWork {
     private readonly db: Database,
     private readonly writer: CacheWriter,
     private readonly hooks: RepositoryHooks = {},
+    private readonly metrics: CoreMetrics = noMetrics,
   ) {}
 
   /** `entity` names what the transaction is about, for the errors MySQL raises. */
   async run<R>(entity: string, work: (tx: Transaction) => Promise<Committed<R>>): Promise<R> {
     let committed: Committed<R>;
     try {
-      committed = await this.db.transaction(work);
+      committed = await timed(
+        () => this.db.transaction(work),
+        (seconds, ok) => this.metrics.mysqlCall('transaction', seconds, ok),
+      );
     } catch (err) {
       throw translateDatabaseError(err, entity);
     }

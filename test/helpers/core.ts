@@ -4,6 +4,7 @@ import type { Pool } from 'mysql2/promise';
 import { connectRedis, createRedis } from '../../src/cache/client';
 import type { BreakerSettings, CacheSettings, RepairSettings } from '../../src/config';
 import { createCore, type Core } from '../../src/core';
+import { createObservability } from '../../src/metrics/observability';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
 import type { CoreLogger } from '../../src/writethrough/logger';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
@@ -24,6 +25,8 @@ export const silentLogger: CoreLogger = { debug() {}, info() {}, warn() {}, erro
 
 export interface TestCore {
   core: Core;
+  /** The metrics the core reports into (bind it to serve /metrics and cacheStatus). */
+  observability: ReturnType<typeof createObservability>;
   db: Database;
   pool: Pool;
   redis: Redis;
@@ -88,7 +91,9 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     writeRetryDelayMs: 10,
     ...options.settings,
   };
+  const observability = createObservability();
   const core = createCore({
+    metrics: observability.coreMetrics,
     db,
     redis,
     settings,
@@ -112,6 +117,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
   };
   return {
     core,
+    observability,
     db,
     pool,
     redis,

@@ -4,7 +4,7 @@ import { createTokenVerifier } from '../../src/auth/token-verifier';
 import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { loadConfig, type GraphQLSettings } from '../../src/config';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { createTestCore, type TestCore, type TestCoreOptions } from './core';
 import { measureCost, type Cost } from './cost';
@@ -44,6 +44,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const t = await createTestCore(options);
   const logger = createLogger({ level: 'silent', instanceId: 'test' });
   const jwtSecret = makeUpSecret();
+  const readiness = { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() };
   const production = options.production ?? false;
   const server = await startServer(
     {
@@ -51,7 +52,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       core: t.core,
       logger,
       production,
-      readiness: { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() },
+      readiness,
+      observability: t.observability.bind(t.core, readiness, 'test-instance'),
       verifyToken: createTokenVerifier({ secret: jwtSecret, requireAuthForReads: false }),
       requireAuthForReads: options.requireAuthForReads ?? false,
       graphql: { ...loadConfig({ NODE_ENV: production ? 'production' : 'test', JWT_SECRET: jwtSecret }).graphql, ...options.graphql },

@@ -37,19 +37,26 @@ const read = () => s.gql(`query($id: ID!) { user(id: $id) { name version } }`, {
 describe('with Redis blackholed', () => {
   it('answers 100 reads from MySQL in far less than 100 command timeouts', async () => {
     proxy.blackhole();
-    const started = Date.now();
-    for (let i = 0; i < 100; i++) expect((await read()).data).toEqual({ user: { name: 'Steady', version: 1 } });
-    const took = Date.now() - started;
+    const took: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const started = Date.now();
+      expect((await read()).data).toEqual({ user: { name: 'Steady', version: 1 } });
+      took.push(Date.now() - started);
+    }
     expect(s.core.circuit!.state).not.toBe('closed');
-    expect(took).toBeLessThan(20 * TIMEOUT_MS); // 100 timeouts would be 10 s
+    // Only the reads before the circuit opened waited for Redis's timeout; the rest
+    // went straight to MySQL. (Counted, not timed: a loaded machine slows every read.)
+    const waited = took.filter((ms) => ms >= TIMEOUT_MS).length;
+    expect(waited).toBeLessThanOrEqual(10);
+    expect(took.reduce((a, b) => a + b, 0)).toBeLessThan((100 * TIMEOUT_MS) / 2);
   });
 
   it('keeps committing writes, and records their cache failures without waiting', async () => {
-    const started = Date.now();
     const res = await s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "During" }) { version } }`, { id: userId });
     expect(res.data).toEqual({ updateUser: { version: 2 } });
-    expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
-    expect((await s.core.failureLog.unrepaired()).map((f) => [f.entityId, f.version])).toContainEqual([Number(userId), 2]);
+    // The circuit refused the cache write outright: no attempt waited for Redis.
+    const failures = await s.core.failureLog.unrepaired();
+    expect(failures.map((f) => [f.entityId, f.version, f.error])).toContainEqual([Number(userId), 2, expect.stringMatching(/circuit is (open|half-open); not waiting/)]);
     expect((await read()).data).toEqual({ user: { name: 'During', version: 2 } }); // suspect: from MySQL
   });
 

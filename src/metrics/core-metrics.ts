@@ -1,0 +1,50 @@
+/**
+ * What the write-through core reports as it works. The core calls these and knows
+ * nothing of Prometheus; prometheus.ts implements them, tests may count them, and
+ * `noMetrics` ignores them. Labels are bounded: an entity name, an outcome, an
+ * operation kind — never an id.
+ */
+export type LookupResult = 'hit' | 'negative_hit' | 'miss' | 'bypassed';
+export type WriteOutcome = 'set' | 'stale' | 'late' | 'error';
+
+export interface CoreMetrics {
+  /** Keys a read found in the cache (or not), by result; `bypassed`: suspect keys read from MySQL. */
+  cacheLookups(entity: string, result: LookupResult, count: number): void;
+  /** The size of one DataLoader batch. */
+  loaderBatch(entity: string, size: number): void;
+  redisCall(operation: 'mget' | 'cas_set', seconds: number, ok: boolean): void;
+  mysqlCall(operation: 'select' | 'transaction', seconds: number, ok: boolean): void;
+  /** One attempt of one cache write after a commit. */
+  cacheWrite(entity: string, outcome: WriteOutcome): void;
+  /** How long one attempt's pipeline of a commit's cache writes took. */
+  writeThroughSeconds(seconds: number): void;
+  cacheWriteRetry(entity: string): void;
+  /** A cache write that still failed after its retries (and was recorded). */
+  cacheWriteFailure(entity: string): void;
+  repair(entity: string, outcome: 'repaired' | 'postponed'): void;
+}
+
+export const noMetrics: CoreMetrics = {
+  cacheLookups() {},
+  loaderBatch() {},
+  redisCall() {},
+  mysqlCall() {},
+  cacheWrite() {},
+  writeThroughSeconds() {},
+  cacheWriteRetry() {},
+  cacheWriteFailure() {},
+  repair() {},
+};
+
+/** Runs `work`, reporting how long it took and whether it threw. */
+export async function timed<T>(work: () => Promise<T>, report: (seconds: number, ok: boolean) => void): Promise<T> {
+  const started = process.hrtime.bigint();
+  let ok = false;
+  try {
+    const result = await work();
+    ok = true;
+    return result;
+  } finally {
+    report(Number(process.hrtime.bigint() - started) / 1e9, ok);
+  }
+}

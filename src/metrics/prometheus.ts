@@ -1,0 +1,75 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CoreMetrics } from './core-metrics';
+
+/** Seconds: from a warm MGET (~0.1 ms) to a command timeout. */
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const REQUEST_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface Gauges {
+  /** Failures recorded and not yet repaired (read from MySQL at scrape time). */
+  backlog(): Promise<number>;
+  /** 'closed' | 'halfOpen' | 'open', or undefined without a breaker. */
+  breakerState(): string | undefined;
+}
+
+export interface GraphQLMetrics {
+  operation(name: string, outcome: 'ok' | 'error', seconds: number): void;
+}
+
+/**
+ * The service's metrics, on a registry of its own (so tests can build as many as
+ * they like), in the Prometheus text format at GET /metrics.
+ */
+export function createPrometheusMetrics(gauges: Gauges) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
+  const m = {
+    lookups: new Counter({ name: 'throughline_cache_lookups_total', help: 'Keys read through the cache, by result: hit, negative_hit (a tombstone or "no such row"), miss, bypassed (suspect, read from MySQL).', labelNames: ['entity', 'result'], registers: [registry] }),
+    batch: new Histogram({ name: 'throughline_loader_batch_size', help: 'Ids per DataLoader batch.', labelNames: ['entity'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [registry] }),
+    redis: new Histogram({ name: 'throughline_redis_call_seconds', help: 'Redis round trips (an MGET, or a pipeline of compare-and-sets).', labelNames: ['operation', 'ok'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    mysql: new Histogram({ name: 'throughline_mysql_call_seconds', help: 'MySQL calls: a batch SELECT, or a whole write transaction.', labelNames: ['operation', 'ok'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    writes: new Counter({ name: 'throughline_cache_write_attempts_total', help: 'Attempts to write a committed row to the cache, by outcome: set, stale (a newer version was there), late, error.', labelNames: ['entity', 'outcome'], registers: [registry] }),
+    writeThrough: new Histogram({ name: 'throughline_write_through_seconds', help: "One attempt at writing a commit's rows to the cache (one pipeline).", buckets: LATENCY_BUCKETS, registers: [registry] }),
+    retries: new Counter({ name: 'throughline_cache_write_retries_total', help: 'Cache writes retried after a failed attempt.', labelNames: ['entity'], registers: [registry] }),
+    failures: new Counter({ name: 'throughline_write_through_failures_total', help: 'Cache writes that failed after their retries and were recorded for repair.', labelNames: ['entity'], registers: [registry] }),
+    repairs: new Counter({ name: 'throughline_repairs_total', help: 'Repair attempts by outcome: repaired, postponed.', labelNames: ['entity', 'outcome'], registers: [registry] }),
+    operations: new Histogram({ name: 'throughline_graphql_operation_seconds', help: 'GraphQL operations by name and outcome.', labelNames: ['operation', 'outcome'], buckets: REQUEST_BUCKETS, registers: [registry] }),
+  };
+  new Gauge({
+    name: 'throughline_write_through_backlog',
+    help: 'Failed cache writes not yet repaired, on all instances.',
+    registers: [registry],
+    async collect() {
+      this.set(await gauges.backlog());
+    },
+  });
+  new Gauge({
+    name: 'throughline_redis_circuit_state',
+    help: 'The circuit breaker in front of Redis: 0 closed, 1 half-open, 2 open.',
+    registers: [registry],
+    collect() {
+      const state = gauges.breakerState();
+      this.set(state === 'open' ? 2 : state === 'halfOpen' ? 1 : 0);
+    },
+  });
+
+  const core: CoreMetrics = {
+    cacheLookups: (entity, result, count) => {
+      if (count > 0) m.lookups.inc({ entity, result }, count);
+    },
+    loaderBatch: (entity, size) => m.batch.observe({ entity }, size),
+    redisCall: (operation, seconds, ok) => m.redis.observe({ operation, ok: String(ok) }, seconds),
+    mysqlCall: (operation, seconds, ok) => m.mysql.observe({ operation, ok: String(ok) }, seconds),
+    cacheWrite: (entity, outcome) => m.writes.inc({ entity, outcome }),
+    writeThroughSeconds: (seconds) => m.writeThrough.observe(seconds),
+    cacheWriteRetry: (entity) => m.retries.inc({ entity }),
+    cacheWriteFailure: (entity) => m.failures.inc({ entity }),
+    repair: (entity, outcome) => m.repairs.inc({ entity, outcome }),
+  };
+  const graphql: GraphQLMetrics = {
+    operation: (name, outcome, seconds) => m.operations.observe({ operation: name, outcome }, seconds),
+  };
+  return { registry, core, graphql };
+}
+
+export type PrometheusMetrics = ReturnType<typeof createPrometheusMetrics>;

@@ -1,0 +1,39 @@
+import type { Core } from '../core';
+import type { CacheStats, StatsSnapshot } from './cache-stats';
+
+export interface StatusReport extends StatsSnapshot {
+  instance: string;
+  /** Failed cache writes not yet repaired, on all instances. */
+  backlog: number;
+  /** The circuit in front of Redis: closed, halfOpen, open; 'none' without one. */
+  circuit: string;
+  /** 'ok', or 'unavailable: <why>'. */
+  redis: string;
+  mysql: string;
+}
+
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+/** Runs every check at once; each reports 'ok' or why it failed. */
+export async function checkReadiness(checks: ReadinessChecks): Promise<Record<string, string>> {
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(names.map((name) => checks[name]!()));
+  return Object.fromEntries(
+    results.map((r, i) => [names[i], r.status === 'fulfilled' ? 'ok' : `unavailable: ${(r.reason as Error)?.message ?? r.reason}`]),
+  );
+}
+
+/** The numbers of `cacheStatus` and the /monitor page, gathered when asked. */
+export function statusReporter(deps: { core: Core; stats: CacheStats; readiness: ReadinessChecks; instance: string }) {
+  return async (): Promise<StatusReport> => {
+    const [ready, backlog] = await Promise.all([checkReadiness(deps.readiness), deps.core.failureLog.countUnrepaired().catch(() => -1)]);
+    return {
+      instance: deps.instance,
+      backlog,
+      circuit: deps.core.circuit?.state ?? 'none',
+      redis: ready.redis ?? 'unknown',
+      mysql: ready.mysql ?? 'unknown',
+      ...deps.stats.snapshot(),
+    };
+  };
+}

@@ -1,0 +1,64 @@
+import { Field, Float, Int, ObjectType } from 'type-graphql';
+
+@ObjectType({ description: 'Keys read through the cache since this instance started.' })
+export class CacheLookupCounts {
+  @Field(() => Int)
+  hits!: number;
+
+  @Field(() => Int, { description: 'Answered by a tombstone or a "no such row" entry.' })
+  negativeHits!: number;
+
+  @Field(() => Int)
+  misses!: number;
+
+  @Field(() => Int, { description: 'Suspect keys (an unrepaired failed write) read from MySQL instead.' })
+  bypassed!: number;
+}
+
+@ObjectType({ description: 'Ten seconds of this instance.' })
+export class CacheStatusSample {
+  @Field(() => Date)
+  at!: Date;
+
+  @Field(() => Int)
+  hits!: number;
+
+  @Field(() => Int)
+  misses!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Mean time of the cache writes after commits, in ms.' })
+  writeThroughMs!: number | null;
+
+  @Field(() => Int, { description: 'Cache writes that failed after their retries.' })
+  failures!: number;
+}
+
+@ObjectType({ description: 'How the cache is doing, as seen from this instance.' })
+export class CacheStatus {
+  @Field(() => String)
+  instance!: string;
+
+  @Field(() => Int, { description: 'Failed cache writes not yet repaired, on all instances (-1 if MySQL did not answer).' })
+  backlog!: number;
+
+  @Field(() => String, { description: "The circuit breaker in front of Redis: 'closed', 'halfOpen', 'open' (or 'none')." })
+  circuit!: string;
+
+  @Field(() => String, { description: "'ok', or 'unavailable: …'." })
+  redis!: string;
+
+  @Field(() => String, { description: "'ok', or 'unavailable: …'." })
+  mysql!: string;
+
+  @Field(() => Float, { nullable: true, description: 'Hits (negative ones included) over all lookups since start.' })
+  hitRatio!: number | null;
+
+  @Field(() => CacheLookupCounts)
+  lookups!: CacheLookupCounts;
+
+  @Field(() => Date, { nullable: true, description: 'When this instance last repaired a failed write.' })
+  lastRepairAt!: Date | null;
+
+  @Field(() => [CacheStatusSample], { description: 'The last ten minutes, in ten-second buckets, oldest first.' })
+  series!: CacheStatusSample[];
+}
