@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/free-port';
+import { ServiceResources, type ServiceProcess } from '../helpers/service-process';
+
+/**
+ * The service as a process, at debug level, with no Redis to talk to: so that each
+ * read logs from inside the core (the cache read it skipped) as well as from the
+ * GraphQL layer, and every one of those lines must carry the request's id.
+ */
+const resources = new ServiceResources();
+let service: ServiceProcess;
+let url: string;
+
+beforeAll(async () => {
+  service = resources.start({
+    LOG_LEVEL: 'debug',
+    MYSQL_URL: resources.database().url,
+    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    KEY_PREFIX: resources.keyPrefix(),
+    PORT: '0',
+    HOST: '127.0.0.1',
+  });
+  url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
+});
+afterAll(() => resources.cleanUp());
+
+async function read(headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    // User 1's seeding failed to reach the cache, so it is read from MySQL unasked;
+    // id 99 is asked of the cache, whose refusal the core logs.
+    body: JSON.stringify({ query: 'query ReadOne { users(ids: ["1", "99"]) { name } }' }),
+  });
+  expect((await res.json()) as unknown).toEqual({ data: { users: [{ name: 'Ada Lovelace' }, null] } });
+  return res.headers.get('x-request-id')!;
+}
+
+const linesOf = (requestId: string) => service.waitForLog((log) => log.reqId === requestId && log.msg === 'graphql request').then(() => service.logs.filter((log) => log.reqId === requestId));
+
+describe('logs', () => {
+  it('carry the caller’s x-request-id on every line of its request, from the GraphQL layer and the core alike', async () => {
+    expect(await read({ 'x-request-id': 'trace-abc-123' })).toBe('trace-abc-123');
+    const lines = await linesOf('trace-abc-123');
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['cache read failed; reading from MySQL', 'graphql request']));
+    expect(lines.find((l) => l.msg === 'graphql request')).toMatchObject({ operation: 'ReadOne', ms: expect.any(Number) });
+  });
+
+  it('make up an id when the caller sends none, or one that is not fit for a log line', async () => {
+    const made = await read();
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await linesOf(made)).length).toBeGreaterThanOrEqual(2);
+    const replaced = await read({ 'x-request-id': 'two words' });
+    expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never write a request line without its id', async () => {
+    await read();
+    const requestLines = service.logs.filter((l) => l.msg === 'graphql request' || l.msg === 'cache read failed; reading from MySQL');
+    expect(requestLines.length).toBeGreaterThan(0);
+    expect(requestLines.filter((l) => typeof l.reqId !== 'string')).toEqual([]);
+  });
+});
