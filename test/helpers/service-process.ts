@@ -107,6 +107,23 @@ export class ServiceResources {
     return service;
   }
 
+  /**
+   * Starts a service on a database and key prefix of its own (REDIS_URL's Redis,
+   * an ephemeral port) and resolves with it once it serves; `env` overrides.
+   */
+  async serve(env: Record<string, string> = {}): Promise<{ service: ServiceProcess; url: string }> {
+    const service = this.start({
+      MYSQL_URL: this.database().url,
+      REDIS_URL,
+      KEY_PREFIX: this.keyPrefix(),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...env,
+    });
+    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    return { service, url: ready.url as string };
+  }
+
   /** A new database name (the service creates it) and its URL. */
   database(): { name: string; url: string } {
     const name = testDatabaseName();

@@ -21,17 +21,10 @@ describe('the service process', () => {
   });
 
   it('creates its database, migrates, seeds demo users, serves them, and exits 0 on SIGTERM', async () => {
-    const service = start({
-      MYSQL_URL: resources.database().url,
-      REDIS_URL,
-      KEY_PREFIX: resources.keyPrefix(),
-      PORT: '0',
-      HOST: '127.0.0.1',
-    });
-    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    const { service, url } = await resources.serve();
     expect(service.logs).toContainEqual(expect.objectContaining({ msg: 'seeded demo users into the empty database', users: 3 }));
 
-    const response = await fetch(ready.url, {
+    const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ users(ids: ["1", "2", "3", "4"]) { name version } }' }),
@@ -97,19 +90,11 @@ describe('the service process', () => {
   });
 
   it('in development without a secret, makes one up and prints an admin token that works', async () => {
-    const service = start({
-      JWT_SECRET: '',
-      MYSQL_URL: resources.database().url,
-      REDIS_URL,
-      KEY_PREFIX: resources.keyPrefix(),
-      PORT: '0',
-      HOST: '127.0.0.1',
-    });
-    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    const { service, url } = await resources.serve({ JWT_SECRET: '' });
     const announcement = await service.waitForLog((log) => /Authorization: Bearer /.test(String(log.msg)));
     const token = /Authorization: Bearer (\S+)/.exec(announcement.msg)![1]!;
     const call = (authorization?: string) =>
-      fetch(ready.url, {
+      fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
         body: JSON.stringify({ query: 'mutation { updateUser(id: "1", input: { bio: "Signed in." }) { version } }' }),
@@ -121,19 +106,11 @@ describe('the service process', () => {
   });
 
   it('logs neither its secret nor any token, even at debug level and on refused requests', async () => {
-    const service = start({
-      LOG_LEVEL: 'debug',
-      MYSQL_URL: resources.database().url,
-      REDIS_URL,
-      KEY_PREFIX: resources.keyPrefix(),
-      PORT: '0',
-      HOST: '127.0.0.1',
-    });
-    const ready = await service.waitForLog((log) => typeof log.url === 'string');
+    const { service, url } = await resources.serve({ LOG_LEVEL: 'debug' });
     const good = await resources.token(['read', 'write', 'admin']);
     const stranger = await issueToken(makeUpSecret(), ['write']);
     for (const token of [good, stranger, `${good}tampered`, 'not-a-jwt']) {
-      await fetch(ready.url, {
+      await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: 'mutation { updateUser(id: "999", input: { name: "x" }) { id } }' }),

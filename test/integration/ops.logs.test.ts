@@ -12,15 +12,7 @@ let service: ServiceProcess;
 let url: string;
 
 beforeAll(async () => {
-  service = resources.start({
-    LOG_LEVEL: 'debug',
-    MYSQL_URL: resources.database().url,
-    REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-    KEY_PREFIX: resources.keyPrefix(),
-    PORT: '0',
-    HOST: '127.0.0.1',
-  });
-  url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
+  ({ service, url } = await resources.serve({ LOG_LEVEL: 'debug', REDIS_URL: `redis://127.0.0.1:${await freePort()}` }));
 });
 afterAll(() => resources.cleanUp());
 
