@@ -16,6 +16,7 @@ import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
 import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
+import { monitorRoutes } from './http/monitor-route';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
@@ -101,6 +102,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   await apollo.start();
 
   operationalRoutes(app, { readiness: deps.readiness, registry: deps.observability.registry });
+  monitorRoutes(app);
   app.use(
     '/graphql',
     express.json({ limit: deps.graphql.maxBodyBytes }),

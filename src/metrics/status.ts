@@ -10,6 +10,7 @@ export interface StatusReport extends StatsSnapshot {
   /** 'ok', or 'unavailable: <why>'. */
   redis: string;
   mysql: string;
+  lastEventId: string;
 }
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
@@ -26,13 +27,18 @@ export async function checkReadiness(checks: ReadinessChecks): Promise<Record<st
 /** The numbers of `cacheStatus` and the /monitor page, gathered when asked. */
 export function statusReporter(deps: { core: Core; stats: CacheStats; readiness: ReadinessChecks; instance: string }) {
   return async (): Promise<StatusReport> => {
-    const [ready, backlog] = await Promise.all([checkReadiness(deps.readiness), deps.core.failureLog.countUnrepaired().catch(() => -1)]);
+    const [ready, backlog, lastEventId] = await Promise.all([
+      checkReadiness(deps.readiness),
+      deps.core.failureLog.countUnrepaired().catch(() => -1),
+      deps.core.failureLog.latestEventId().catch(() => 0),
+    ]);
     return {
       instance: deps.instance,
       backlog,
       circuit: deps.core.circuit?.state ?? 'none',
       redis: ready.redis ?? 'unknown',
       mysql: ready.mysql ?? 'unknown',
+      lastEventId: String(lastEventId),
       ...deps.stats.snapshot(),
     };
   };

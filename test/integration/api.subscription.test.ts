@@ -1,8 +1,8 @@
 import { eq } from 'drizzle-orm';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { users } from '../../src/db/schema';
-import type { EventFeed } from '../../src/failures/event-feed';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
+import { watchFeed, type FeedWatch } from '../helpers/feed-watch';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
@@ -49,40 +49,6 @@ async function startEnv(): Promise<Env> {
   const close = () => (closing ??= s.close());
   cleanups.push(close);
   return { redis, s, wsUrl: s.url.replace(/^http/, 'ws'), feed: watchFeed(s.core.feed), adminToken: await s.token(['admin']), close };
-}
-
-interface FeedWatch {
-  /** Subscriptions the server holds open on the feed right now. */
-  readonly open: number;
-  /** Resolves once the server holds `n` open subscriptions. */
-  untilOpen(n: number): Promise<void>;
-}
-
-/**
- * graphql-ws acknowledges a connection but never a subscription, so a client cannot
- * tell when the server has registered one. This watches the feed the resolver
- * subscribes to: once `subscribe` has returned, every later event reaches that
- * subscriber; once its iterator is returned, none does.
- */
-function watchFeed(feed: EventFeed): FeedWatch {
-  const open = new Set<AsyncIterator<unknown>>();
-  const subscribe = feed.subscribe.bind(feed);
-  vi.spyOn(feed, 'subscribe').mockImplementation((filter) => {
-    const iterator = subscribe(filter);
-    const release = iterator.return!.bind(iterator);
-    iterator.return = () => {
-      open.delete(iterator);
-      return release();
-    };
-    open.add(iterator);
-    return iterator;
-  });
-  return {
-    get open() {
-      return open.size;
-    },
-    untilOpen: (n) => pollUntil(`the server to hold ${n} open subscription(s) on the feed`, () => open.size === n).then(() => {}),
-  };
 }
 
 function subscribe(env: Env, variables: { entity?: string; after?: string } = {}, token = env.adminToken): Subscriber {

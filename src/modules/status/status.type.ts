@@ -1,4 +1,4 @@
-import { Field, Float, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
 @ObjectType({ description: 'Keys read through the cache since this instance started.' })
 export class CacheLookupCounts {
@@ -58,6 +58,9 @@ export class CacheStatus {
 
   @Field(() => Date, { nullable: true, description: 'When this instance last repaired a failed write.' })
   lastRepairAt!: Date | null;
+
+  @Field(() => ID, { description: "The newest failure event's id ('0' if none): subscribe `after` it to miss nothing from now on." })
+  lastEventId!: string;
 
   @Field(() => [CacheStatusSample], { description: 'The last ten minutes, in ten-second buckets, oldest first.' })
   series!: CacheStatusSample[];
