@@ -17,6 +17,11 @@ import { ServiceResources } from '../helpers/service-process';
  * to the client all of these look the same, a connection reset before any answer. So
  * the burst tests name every request and compare, one by one, the operations the
  * service logged as executed with the answers the clients received.
+ *
+ * Kept-alive clients meet the accept queue too: Node's `server.close()` closes the idle
+ * kept-alive connections first and the listening socket right after, and a client that
+ * sees its connection closed in between (the service's process need only be preempted)
+ * opens a new one, which the kernel completes, queues, and then resets.
  */
 
 const resources = new ServiceResources();
@@ -47,8 +52,10 @@ type Outcome =
   | { kind: 'refused'; startedAt: number; endedAt: number }
   /**
    * The connection was open (just established, or kept alive), then closed or reset
-   * before a single byte of response. The client cannot tell whether the service had
-   * begun to read the request; the burst tests check on the service's side that it had not.
+   * before a single byte of response; or it was established by the kernel and reset
+   * before this process saw it open (`how` starts with "connect "). The client cannot
+   * tell whether the service had begun to read the request; the burst tests check on
+   * the service's side that it had not.
    */
   | { kind: 'closed unanswered'; startedAt: number; endedAt: number; how: string }
   /** Anything else: another status, a wrong body, a truncated body, an error once the response began. */
@@ -115,6 +122,15 @@ function post(url: URL, body: string, options: { expected?: unknown; agent?: Age
       if (responded) return settle({ kind: 'failed', startedAt, endedAt, why: `error after the response began: ${err.message}` });
       if (err.code === 'ECONNREFUSED') return settle({ kind: 'refused', startedAt, endedAt });
       if (connected && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+        return settle({ kind: 'closed unanswered', startedAt, endedAt, how: err.message });
+      }
+      // "connect ECONNRESET": the kernel completed the handshake (a port nothing listens
+      // on refuses it: ECONNREFUSED above), then the connection was reset — in the
+      // accept queue as the service closed its port, or closed by the service with
+      // nothing read — before this process, slow to poll under load, saw it open. The
+      // same reset as above, seen later; and as Node writes nothing on a connection
+      // before it sees it open, not a byte of this request reached the service.
+      if (err.code === 'ECONNRESET' && err.syscall === 'connect') {
         return settle({ kind: 'closed unanswered', startedAt, endedAt, how: err.message });
       }
       settle({ kind: 'failed', startedAt, endedAt, why: `${err.code}: ${err.message}` });
@@ -314,6 +330,7 @@ async function burstThenSigterm({ keepAlive }: { keepAlive: boolean }) {
     answeredAfterSigterm: answeredAll.filter((o) => o.endedAt >= t).length,
     ofWhichSentBeforeSigterm: answeredAll.filter((o) => o.endedAt >= t && o.startedAt < t).length,
     closedUnanswered: of('closed unanswered').length,
+    ofWhichResetBeforeOpen: of('closed unanswered').filter((o) => o.kind === 'closed unanswered' && o.how.startsWith('connect ')).length,
     refused: of('refused').length,
     failed: of('failed').length,
     lastAnswerAfterSigtermMs: Math.round(Math.max(0, ...answeredAll.map((o) => o.endedAt - t))),
