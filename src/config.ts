@@ -28,6 +28,8 @@ const url = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+const policy = z.enum(['write-through', 'invalidate', 'off'], { message: 'must be write-through, invalidate or off' });
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -38,6 +40,10 @@ const schema = z
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
     KEY_PREFIX: z.string().min(1).max(64).default('tl:'),
+    CACHE_POLICY: policy.default('write-through'),
+    CACHE_POLICY_USER: policy.optional(),
+    CACHE_POLICY_PRODUCT: policy.optional(),
+    CACHE_POLICY_ORDER: policy.optional(),
     CACHE_TTL_SECONDS: intIn(1, 30 * 86_400).default(3600),
     CACHE_TTL_JITTER: z.coerce.number().min(0).max(1).default(0.1),
     NEGATIVE_CACHE_TTL_SECONDS: intIn(1, 3600).default(30),
@@ -151,8 +157,20 @@ export interface RepairSettings {
   maxBackoffMs: number;
 }
 
+/**
+ * What a write does to the cache: `write-through` sets the committed row (the next
+ * read is a hit); `invalidate` marks the key stale (the next read misses and
+ * backfills: cache-aside, without its race); `off` leaves Redis alone (reads go to
+ * MySQL). Mostly for comparing them: write-through is the point of this service.
+ */
+export type CachePolicy = 'write-through' | 'invalidate' | 'off';
+
 export interface CacheSettings {
   keyPrefix: string;
+  /** Default: write-through. */
+  policy?: CachePolicy;
+  /** Per entity ('user', 'product', 'order'), over `policy`. */
+  policyByEntity?: Partial<Record<string, CachePolicy>>;
   ttlSeconds: number;
   ttlJitter: number;
   negativeTtlSeconds: number;
@@ -192,6 +210,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     cache: {
       keyPrefix: e.KEY_PREFIX,
+      policy: e.CACHE_POLICY,
+      policyByEntity: definedOnly({ user: e.CACHE_POLICY_USER, product: e.CACHE_POLICY_PRODUCT, order: e.CACHE_POLICY_ORDER }),
       ttlSeconds: e.CACHE_TTL_SECONDS,
       ttlJitter: e.CACHE_TTL_JITTER,
       negativeTtlSeconds: e.NEGATIVE_CACHE_TTL_SECONDS,
@@ -224,6 +244,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBodyBytes: e.MAX_BODY_BYTES,
     },
   };
+}
+
+function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V> {
+  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, V] => entry[1] !== undefined));
 }
 
 /** Connection strings may carry passwords; never echo one back, even from a malformed URL; nor a secret. */

@@ -12,7 +12,8 @@ import type { Redis, Result } from 'ioredis';
  * converges on the newest committed version whatever the arrival order.
  *
  * KEYS[1]  the key
- * ARGV[1]  the version being written (0 for a negative "missing" entry)
+ * ARGV[1]  the version being written (0 for a negative "missing" entry, V - 0.5 for
+ *          an invalidation mark: see envelope.ts)
  * ARGV[2]  the envelope, whose first member is {"v":<version>
  * ARGV[3]  TTL in milliseconds
  * ARGV[4]  not-after, Unix ms: refuse the write past this instant (0: no limit)
@@ -40,7 +41,7 @@ if deadline > 0 then
 end
 local current = redis.call('GET', KEYS[1])
 if current then
-  local stored = tonumber(string.match(current, '^{"v":(%d+)'))
+  local stored = tonumber(string.match(current, '^{"v":([%d.]+)'))
   if stored and stored >= tonumber(ARGV[1]) then
     return 0
   end

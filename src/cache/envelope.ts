@@ -8,11 +8,18 @@
  *                            have made version 8; any backfill of ≤ 7 loses to it
  *   {"v":0,"missing":true}   a negative entry: no such row when it was looked up; the
  *                            row's first version (1) replaces it
+ *   {"v":6.5,"invalidated":true}
+ *                            the `invalidate` policy's mark for a write that made
+ *                            version 7: a miss for readers; half a version below 7,
+ *                            so it replaces the cached 6 but loses to a backfill of 7
+ *                            and beats a late backfill of 6 (the race cache-aside
+ *                            with a plain DEL is known for)
  */
 export type Envelope<Row> =
   | { kind: 'row'; version: number; row: Row }
   | { kind: 'deleted'; version: number }
-  | { kind: 'missing'; version: 0 };
+  | { kind: 'missing'; version: 0 }
+  | { kind: 'invalidated'; version: number };
 
 export function encodeRow(version: number, rowJson: string): string {
   return `{"v":${version},"row":${rowJson}}`;
@@ -20,6 +27,11 @@ export function encodeRow(version: number, rowJson: string): string {
 
 export function encodeTombstone(version: number): string {
   return `{"v":${version},"deleted":true}`;
+}
+
+/** `version`: the version the invalidating write committed. */
+export function encodeInvalidation(version: number): string {
+  return `{"v":${version - 0.5},"invalidated":true}`;
 }
 
 export const MISSING_VERSION = 0;
@@ -38,8 +50,10 @@ export function decodeEnvelope(raw: string): Envelope<unknown> | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { v, row, deleted, missing } = parsed as Record<string, unknown>;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined;
+  const { v, row, deleted, missing, invalidated } = parsed as Record<string, unknown>;
+  if (typeof v !== 'number' || v < 0) return undefined;
+  if (invalidated === true && Number.isSafeInteger(v + 0.5)) return { kind: 'invalidated', version: v };
+  if (!Number.isSafeInteger(v)) return undefined;
   if (deleted === true) return { kind: 'deleted', version: v };
   if (missing === true && v === MISSING_VERSION) return { kind: 'missing', version: MISSING_VERSION };
   if (typeof row === 'object' && row !== null) return { kind: 'row', version: v, row };

@@ -47,7 +47,7 @@ export class OrderService {
       const order = await this.repositories.orders.selectOne(tx, header.insertId);
       return {
         result: order,
-        writes: [this.repositories.products.rowWrite('update', product), this.repositories.orders.rowWrite('create', order)],
+        writes: [...this.repositories.products.cacheWrites('update', product), ...this.repositories.orders.cacheWrites('create', order)],
       };
     });
   }

@@ -10,8 +10,9 @@ import type { EntityCache } from '../writethrough/entity-cache';
  * - `stale`: it answers something else while MySQL has the row: an older version, the
  *   same version with other content, a version MySQL never reached, or "no such row".
  * - `orphaned`: it holds a row that MySQL no longer has.
- * - `unreadable`: not an envelope the service wrote. Readers treat it as a miss and
- *   read MySQL, so it tells no lie; the row counts as missing from the cache.
+ * - `unreadable`: a value readers treat as a miss and read MySQL for — not an envelope
+ *   the service wrote, or an invalidation mark — so it tells no lie; the row counts
+ *   as missing from the cache.
  */
 export type Verdict = 'ok' | 'stale' | 'orphaned' | 'unreadable';
 
@@ -21,7 +22,7 @@ export function judgeKey<Row extends { id: number; version: number }>(
   row: Row | undefined,
 ): Verdict {
   const envelope = decodeEnvelope(raw);
-  if (!envelope) return 'unreadable';
+  if (!envelope || envelope.kind === 'invalidated') return 'unreadable';
   if (!row) return envelope.kind === 'row' ? 'orphaned' : 'ok';
   if (envelope.kind !== 'row' || envelope.version !== row.version) return 'stale';
   // Compared as rows, not as JSON text: the same row may be written with its fields

@@ -1,5 +1,5 @@
 import { cacheKey } from '../cache/keys';
-import { decodeEnvelope, encodeRow, encodeTombstone, MISSING, MISSING_VERSION } from '../cache/envelope';
+import { decodeEnvelope, encodeInvalidation, encodeRow, encodeTombstone, MISSING, MISSING_VERSION } from '../cache/envelope';
 import type { CasWrite } from '../cache/redis-cache';
 import { jitteredTtlMs } from '../cache/ttl';
 import type { CacheSettings } from '../config';
@@ -43,6 +43,21 @@ export class EntityCache<Row extends { id: number; version: number }> {
     };
   }
 
+  /**
+   * The `invalidate` policy's write: instead of the row, a mark that readers take for
+   * a miss, ranked between the old version and the new one (see envelope.ts), and
+   * living as long as a tombstone, to outlast any backfill racing it.
+   */
+  invalidationWrite(row: Row, readAtMs: number): CasWrite {
+    return {
+      key: this.key(row.id),
+      version: row.version - 0.5,
+      value: encodeInvalidation(row.version),
+      ttlMs: this.settings.tombstoneTtlSeconds * 1000,
+      notAfterMs: readAtMs + this.maxWriteDelayMs,
+    };
+  }
+
   /** The tombstone outranks the deleted row by carrying its version + 1. */
   tombstoneWrite(id: number, deletedVersion: number, readAtMs: number): CasWrite {
     return {
@@ -78,6 +93,7 @@ export class EntityCache<Row extends { id: number; version: number }> {
     if (raw === null) return { hit: false };
     const envelope = decodeEnvelope(raw);
     if (!envelope) return { hit: false };
+    if (envelope.kind === 'invalidated') return { hit: false };
     if (envelope.kind !== 'row') return { hit: true, row: null };
     return { hit: true, row: this.codec.decode(envelope.row) };
   }

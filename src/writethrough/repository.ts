@@ -3,7 +3,7 @@ import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cache } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
 import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
-import type { CacheSettings } from '../config';
+import type { CachePolicy, CacheSettings } from '../config';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
@@ -45,6 +45,7 @@ export interface RepositoryDeps {
  */
 export class Repository<T extends VersionedTable> {
   readonly cacheLayout: EntityCache<Row<T>>;
+  readonly policy: CachePolicy;
   private readonly writableFields: ReadonlySet<string>;
   private readonly hooks: RepositoryHooks;
   private readonly now: () => number;
@@ -55,6 +56,7 @@ export class Repository<T extends VersionedTable> {
     private readonly deps: RepositoryDeps,
   ) {
     this.cacheLayout = new EntityCache(entity, rowCodec<Row<T>>(table), deps.settings);
+    this.policy = deps.settings.policyByEntity?.[entity] ?? deps.settings.policy ?? 'write-through';
     const managed: readonly string[] = ['id', 'version', 'createdAt', 'updatedAt'];
     this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
     this.hooks = deps.hooks ?? {};
@@ -69,6 +71,7 @@ export class Repository<T extends VersionedTable> {
   async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
     ids.forEach((id) => assertId(id));
     this.metrics.loaderBatch(this.entity, ids.length);
+    if (this.policy === 'off') return this.loadUncached(ids);
     const found = new Map<number, Row<T> | null>();
     // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
     const trusted = ids.filter((id) => !this.deps.suspects?.has(this.entity, id));
@@ -103,7 +106,7 @@ export class Repository<T extends VersionedTable> {
       const [header] = await tx.insert(this.table).values(values as T['$inferInsert']);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'create', id: header.insertId });
       const row = await this.selectOne(tx, header.insertId);
-      return { result: row, writes: [this.rowWrite('create', row)] };
+      return { result: row, writes: this.cacheWrites('create', row) };
     });
   }
 
@@ -132,7 +135,7 @@ export class Repository<T extends VersionedTable> {
       if (header.affectedRows === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
       const row = await this.selectOne(tx, id);
-      return { result: row, writes: [this.rowWrite('update', row)] };
+      return { result: row, writes: this.cacheWrites('update', row) };
     });
   }
 
@@ -153,14 +156,19 @@ export class Repository<T extends VersionedTable> {
       if (!current) return { result: false, writes: [] };
       await tx.delete(this.table).where(eq(this.table.id, id));
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'delete', id });
+      // Every policy but `off` leaves a tombstone: a delete is an invalidation anyway.
+      if (this.policy === 'off') return { result: true, writes: [] };
       const cas = this.cacheLayout.tombstoneWrite(id, current.version as number, this.now());
       return { result: true, writes: [{ entity: this.entity, entityId: id, operation: 'delete', cas }] };
     });
   }
 
-  /** The cache write for a row a transaction has just written (to hand to the unit of work). */
-  rowWrite(operation: WriteOperation, row: Row<T>): PendingWrite {
-    return { entity: this.entity, entityId: row.id, operation, cas: this.cacheLayout.rowWrite(row, this.now()) };
+  /** What the cache policy writes for a row a transaction has just written (for the unit of work). */
+  cacheWrites(operation: WriteOperation, row: Row<T>): PendingWrite[] {
+    if (this.policy === 'off') return [];
+    const cas =
+      this.policy === 'invalidate' ? this.cacheLayout.invalidationWrite(row, this.now()) : this.cacheLayout.rowWrite(row, this.now());
+    return [{ entity: this.entity, entityId: row.id, operation, cas }];
   }
 
   /** Reads one row inside a transaction, so it sees that transaction's own writes. */
@@ -184,6 +192,12 @@ export class Repository<T extends VersionedTable> {
     } catch (err) {
       throw translateDatabaseError(err, this.entity);
     }
+  }
+
+  /** The `off` policy: straight to MySQL, the cache neither asked nor filled. */
+  private async loadUncached(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    const rows = new Map((await this.selectByIds([...new Set(ids)])).map((row) => [row.id, row]));
+    return ids.map((id) => rows.get(id) ?? null);
   }
 
   private get metrics(): CoreMetrics {

@@ -204,13 +204,13 @@ describe('Cache writes while the circuit is open', () => {
     await readUntil(g, 'open');
 
     const row = rows[1]!;
-    const [failed, took] = await timed(() => g.writer.write([g.repository.rowWrite('update', row)]));
+    const [failed, took] = await timed(() => g.writer.write(g.repository.cacheWrites('update', row)));
     await annotate(`the write was reported failed after ${took.toFixed(2)} ms`);
     expect(took).toBeLessThan(COMMAND_TIMEOUT_MS / 4);
     expect(failed).toEqual([expect.objectContaining({ entityId: row.id, version: row.version, error: 'Redis circuit is open; not waiting for it' })]);
     expect(g.reported).toEqual(failed);
 
-    const outcomes = await g.circuit.casSetMany(rows.map((r) => g.repository.rowWrite('update', r).cas));
+    const outcomes = await g.circuit.casSetMany(rows.map((r) => g.repository.cacheLayout.rowWrite(r, Date.now())));
     expect(outcomes).toEqual(rows.map(() => expect.any(CacheUnavailableError)));
 
     // Only the reads that opened the circuit reached Redis; no write was sent.

@@ -59,6 +59,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
   });
 
+  it('reads the cache policy, and per-entity overrides', () => {
+    expect(loadConfig({}).cache).toMatchObject({ policy: 'write-through', policyByEntity: {} });
+    expect(loadConfig({ CACHE_POLICY: 'invalidate', CACHE_POLICY_ORDER: 'off' }).cache).toMatchObject({
+      policy: 'invalidate',
+      policyByEntity: { order: 'off' },
+    });
+    expect(() => loadConfig({ CACHE_POLICY: 'sometimes' })).toThrow('CACHE_POLICY must be write-through, invalidate or off');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(4000);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelope, encodeRow, encodeTombstone, MISSING } from '../../src/cache/envelope';
+import { decodeEnvelope, encodeInvalidation, encodeRow, encodeTombstone, MISSING } from '../../src/cache/envelope';
 import { jitteredTtlMs } from '../../src/cache/ttl';
 
 describe('envelopes', () => {
@@ -7,6 +7,12 @@ describe('envelopes', () => {
     expect(encodeRow(12, '{"id":1}')).toMatch(/^\{"v":12,/);
     expect(encodeTombstone(3)).toMatch(/^\{"v":3,/);
     expect(MISSING).toMatch(/^\{"v":0,/);
+  });
+
+  it('rank an invalidation mark half a version below the write that made it', () => {
+    expect(encodeInvalidation(7)).toBe('{"v":6.5,"invalidated":true}');
+    expect(decodeEnvelope(encodeInvalidation(7))).toEqual({ kind: 'invalidated', version: 6.5 });
+    expect(decodeEnvelope('{"v":6.5,"row":{}}')).toBeUndefined(); // only a mark may be fractional
   });
 
   it('decode back to what was encoded', () => {
