@@ -28,6 +28,16 @@ const url = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+/** An origin is a scheme, a host and maybe a port: nothing else. */
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 const policy = z.enum(['write-through', 'invalidate', 'off'], { message: 'must be write-through, invalidate or off' });
 
 const schema = z
@@ -74,6 +84,16 @@ const schema = z
     MAX_QUERY_TOKENS: intIn(10, 1_000_000).default(1_000),
     MAX_QUERY_DIRECTIVES: intIn(0, 1_000).default(50),
     MAX_BODY_BYTES: intIn(1_024, 100 * 1024 * 1024).default(100 * 1024),
+    CORS_ORIGINS: z
+      .string()
+      .refine((v) => v.split(',').every((o) => o.trim() === '*' || isOrigin(o.trim())), {
+        message: 'must be a comma-separated list of origins like https://app.example.com',
+      })
+      .optional(),
+    CORS_CREDENTIALS: bool.default(false),
+    PERSISTED_QUERIES_TTL_SECONDS: intIn(60, 365 * 86_400).default(7 * 86_400),
+    PERSISTED_QUERIES_ONLY: bool.default(false),
+    PERSISTED_QUERIES_MANIFEST: z.string().min(1).default('persisted-queries.json'),
   })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
@@ -115,6 +135,23 @@ export interface Config {
   failureFeedPollMs: number;
   auth: AuthSettings;
   graphql: GraphQLSettings;
+  http: HttpSettings;
+}
+
+export interface HttpSettings {
+  /**
+   * Browser origins allowed to call the API ('*' for any). Undefined: in development,
+   * any http://localhost or 127.0.0.1 origin; in production, none.
+   */
+  corsOrigins: string[] | undefined;
+  /** Let browsers send cookies and credentials cross-origin. */
+  corsCredentials: boolean;
+  /** How long a registered persisted query (APQ) is kept in Redis. */
+  persistedQueriesTtlSeconds: number;
+  /** Refuse every operation that is not in the manifest. */
+  persistedQueriesOnly: boolean;
+  /** The safelist: an Apollo persisted query manifest (JSON). */
+  persistedQueriesManifest: string;
 }
 
 export interface AuthSettings {
@@ -242,6 +279,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.MAX_QUERY_TOKENS,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+    },
+    http: {
+      corsOrigins: e.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),
+      corsCredentials: e.CORS_CREDENTIALS,
+      persistedQueriesTtlSeconds: e.PERSISTED_QUERIES_TTL_SECONDS,
+      persistedQueriesOnly: e.PERSISTED_QUERIES_ONLY,
+      persistedQueriesManifest: e.PERSISTED_QUERIES_MANIFEST,
     },
   };
 }

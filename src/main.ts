@@ -12,6 +12,8 @@ import { ensureServices, ServicesUnavailableError } from './dev/services';
 import { buildGraphQLSchema } from './graphql/schema';
 import { createLogger, type Logger } from './logging/logger';
 import { createObservability } from './metrics/observability';
+import { PersistedQueryStore } from './http/persisted-query-store';
+import { loadSafelist } from './http/safelist';
 import { seedDemoData } from './seed';
 import { startServer, type RunningServer } from './server';
 
@@ -67,6 +69,11 @@ async function main(): Promise<void> {
       verifyToken: createTokenVerifier(auth),
       requireAuthForReads: config.auth.requireAuthForReads,
       graphql: config.graphql,
+      http: config.http,
+      persistedQueries: {
+        store: new PersistedQueryStore(redis, config.cache.keyPrefix, logger),
+        safelist: config.http.persistedQueriesOnly ? loadSafelist(resolve(config.http.persistedQueriesManifest)) : undefined,
+      },
       readiness,
       observability: observability.bind(core, readiness, config.instanceId),
     },
@@ -137,6 +144,7 @@ function installShutdown(config: Config, logger: Logger, server: RunningServer, 
 /** Start-up failures the operator can fix get one clear line, not a stack trace. */
 function explain(err: unknown): string | undefined {
   if (err instanceof ConfigError || err instanceof ServicesUnavailableError) return err.message;
+  if (err instanceof Error && err.message.startsWith('PERSISTED_QUERIES_MANIFEST:')) return err.message;
   const e = err as { code?: string; message?: string; address?: string; port?: number };
   if (e?.code === 'ECONNREFUSED' || e?.code === 'ETIMEDOUT' || e?.code === 'ENOTFOUND') {
     return `Cannot reach MySQL (${e.code}${e.address ? ` at ${e.address}:${e.port}` : ''}): start it, or set MYSQL_URL`;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -9,7 +9,10 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
 import type { TokenVerifier } from './auth/token-verifier';
-import type { GraphQLSettings } from './config';
+import type { GraphQLSettings, HttpSettings } from './config';
+import { corsMiddleware, upgradeAllowed } from './http/cors';
+import type { PersistedQueryStore } from './http/persisted-query-store';
+import { safelistMiddleware, subscriptionRefusal, type Safelist } from './http/safelist';
 import type { Core } from './core';
 import { createContext, type Context } from './graphql/context';
 import { drainHttpServer } from './graphql/drain-plugin';
@@ -35,6 +38,9 @@ export interface ServerDeps {
   verifyToken: TokenVerifier;
   requireAuthForReads: boolean;
   graphql: GraphQLSettings;
+  http: HttpSettings;
+  /** Apollo's APQ store (shared through Redis), and the safelist when only listed operations may run. */
+  persistedQueries: { store: PersistedQueryStore; safelist?: Safelist | undefined };
   /** Metrics for /metrics and the GraphQL plugin; the status report behind cacheStatus. */
   observability: { registry: Registry; graphql: GraphQLMetrics; status: () => Promise<StatusReport> };
 }
@@ -55,6 +61,8 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   const app = express();
   app.disable('x-powered-by');
   app.use(requestIds);
+  const corsPolicy = { origins: deps.http.corsOrigins, credentials: deps.http.corsCredentials, production: deps.production };
+  app.use(corsMiddleware(corsPolicy));
   const httpServer = createServer(app);
   // Subscriptions over graphql-ws share the port and the /graphql path: the
   // WebSocket server takes the upgrade requests, Express everything else.
@@ -75,9 +83,18 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       context: (ctx) => contextFor(ctx.connectionParams?.authorization),
       parse: limits.parseSubscription,
       validate: limits.validateSubscription,
+      onSubscribe: (_ctx, _id, payload) => {
+        const refusal = deps.persistedQueries.safelist && subscriptionRefusal(deps.persistedQueries.safelist, payload.query);
+        return refusal ? [refusal] : undefined;
+      },
       isProd: deps.production,
     },
-    new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: deps.graphql.maxBodyBytes }),
+    new WebSocketServer({
+      server: httpServer,
+      path: '/graphql',
+      maxPayload: deps.graphql.maxBodyBytes,
+      verifyClient: ({ req }: { req: IncomingMessage }) => upgradeAllowed(corsPolicy, req),
+    }),
   );
   const apollo = new ApolloServer<Context>({
     schema: deps.schema,
@@ -86,6 +103,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     introspection: deps.graphql.introspection,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
+    persistedQueries: { cache: deps.persistedQueries.store, ttl: deps.http.persistedQueriesTtlSeconds },
     // main.ts owns the signals: it drains this server and then closes the pools, in
     // that order. Apollo's own handler would race it.
     stopOnTerminationSignals: false,
@@ -106,6 +124,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   app.use(
     '/graphql',
     express.json({ limit: deps.graphql.maxBodyBytes }),
+    ...(deps.persistedQueries.safelist ? [safelistMiddleware(deps.persistedQueries.safelist)] : []),
     expressMiddleware(apollo, { context: async ({ req }) => contextFor(req.headers.authorization) }),
   );
 

@@ -2,11 +2,13 @@ import { afterAll, beforeAll } from 'vitest';
 import type { Scope } from '../../src/auth/principal';
 import { createTokenVerifier } from '../../src/auth/token-verifier';
 import { issueToken, makeUpSecret } from '../../src/auth/tokens';
-import { loadConfig, type GraphQLSettings } from '../../src/config';
+import { loadConfig, type GraphQLSettings, type HttpSettings } from '../../src/config';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
+import { PersistedQueryStore } from '../../src/http/persisted-query-store';
+import type { Safelist } from '../../src/http/safelist';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/server';
-import { createTestCore, type TestCore, type TestCoreOptions } from './core';
+import { createTestCore, silentLogger, type TestCore, type TestCoreOptions } from './core';
 import { measureCost, type Cost } from './cost';
 import { startPrivateRedis, type PrivateRedis } from './redis-server';
 
@@ -38,6 +40,9 @@ export interface TestServerOptions extends TestCoreOptions {
   production?: boolean;
   requireAuthForReads?: boolean;
   graphql?: Partial<GraphQLSettings>;
+  http?: Partial<HttpSettings>;
+  /** Run only these operations (the safelist mode). */
+  safelist?: Safelist;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -46,6 +51,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const jwtSecret = makeUpSecret();
   const readiness = { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() };
   const production = options.production ?? false;
+  const defaults = loadConfig({ NODE_ENV: production ? 'production' : 'test', JWT_SECRET: jwtSecret });
   const server = await startServer(
     {
       schema: await buildGraphQLSchema(),
@@ -56,7 +62,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       observability: t.observability.bind(t.core, readiness, 'test-instance'),
       verifyToken: createTokenVerifier({ secret: jwtSecret, requireAuthForReads: false }),
       requireAuthForReads: options.requireAuthForReads ?? false,
-      graphql: { ...loadConfig({ NODE_ENV: production ? 'production' : 'test', JWT_SECRET: jwtSecret }).graphql, ...options.graphql },
+      graphql: { ...defaults.graphql, ...options.graphql },
+      http: { ...defaults.http, ...options.http },
+      persistedQueries: { store: new PersistedQueryStore(t.redis, t.settings.keyPrefix, silentLogger), safelist: options.safelist },
     },
     { host: '127.0.0.1', port: 0 },
   );
