@@ -36,6 +36,9 @@ export function monitorRoutes(app: Express): void {
     '/monitor': { type: 'text/html; charset=utf-8', body: readFileSync(join(dir, 'index.html')) },
     '/monitor/monitor.js': { type: js, body: readFileSync(join(dir, 'monitor.js')) },
     '/monitor/monitor.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(dir, 'monitor.css')) },
+    // The page's GraphQL operations, exactly as it sends them; the persisted query
+    // manifest (scripts/generate-persisted-queries.ts) is made from this same file.
+    '/monitor/operations.json': { type: 'application/json; charset=utf-8', body: readFileSync(join(dir, 'operations.json')) },
     '/monitor/graphql-ws.js': { type: js, body: readFileSync(join(graphqlWsDir, 'umd', 'graphql-ws.min.js')) },
   };
 

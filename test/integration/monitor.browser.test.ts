@@ -85,6 +85,7 @@ describe('GET /monitor over HTTP', () => {
     for (const [path, type] of [
       ['/monitor/monitor.js', /^text\/javascript/],
       ['/monitor/monitor.css', /^text\/css/],
+      ['/monitor/operations.json', /^application\/json/],
       ['/monitor/graphql-ws.js', /^text\/javascript/],
     ] as const) {
       const res = await fetch(base + path);

@@ -3,9 +3,12 @@
  * src/http/monitor-route.ts, next to graphql-ws's browser build as /monitor/graphql-ws.js).
  *
  * Signed out (no token): a sign-in form, and nothing else — no request, no socket.
- * Signed in: one POST /graphql for cacheStatus and the unrepaired failures, then the
- * writeThroughFailures subscription over graphql-ws (resuming `after` the last event
- * seen when the socket comes back), and cacheStatus again every five seconds.
+ * Signed in: the page's GraphQL operations from /monitor/operations.json (the file
+ * scripts/generate-persisted-queries.ts puts in the safelist, so what is sent here is
+ * what the safelist holds), then one POST /graphql for cacheStatus and the unrepaired
+ * failures, then the writeThroughFailures subscription over graphql-ws (resuming
+ * `after` the last event seen when the socket comes back), and cacheStatus again
+ * every five seconds.
  * The token lives in sessionStorage and goes only into the Authorization header and
  * the graphql-ws connectionParams: never into a URL, never to the console.
  */
@@ -15,11 +18,6 @@
   const TOKEN_KEY = 'throughline.monitor.token';
   const POLL_MS = 5000;
   const MAX_ROWS = 500;
-  const FAILURE_FIELDS = 'id failureId entity entityId operation version error occurredAt instance repairedAt repairedBy';
-  const STATUS_FIELDS = 'cacheStatus { instance backlog circuit redis mysql hitRatio lastRepairAt lastEventId series { at hits misses writeThroughMs failures } }';
-  const STATUS_QUERY = `query MonitorStatus { ${STATUS_FIELDS} }`;
-  const UNREPAIRED_QUERY = `query MonitorUnrepaired { unrepairedWriteThroughFailures(limit: 100) { ${FAILURE_FIELDS} } }`;
-  const SUBSCRIPTION = `subscription Monitor($after: ID) { writeThroughFailures(after: $after) { ${FAILURE_FIELDS} } }`;
   const AUTH_CODES = ['UNAUTHENTICATED', 'FORBIDDEN'];
 
   const $ = (id) => document.getElementById(id);
@@ -28,6 +26,25 @@
 
   /** The signed-in session, or null. Callbacks of an older session check and bow out. */
   let session = null;
+
+  /**
+   * The operations, name → exact text (MonitorStatus, MonitorUnrepaired, Monitor), sent
+   * as they are: a production server with a safelist runs only texts it lists. Loaded
+   * once, on the first sign-in; until then, null.
+   */
+  let ops = null;
+
+  async function loadOperations() {
+    if (ops) return;
+    let response;
+    try {
+      response = await fetch('/monitor/operations.json', { cache: 'no-store', credentials: 'omit' });
+    } catch {
+      throw { auth: false, message: 'The service does not answer.' };
+    }
+    if (!response.ok) throw { auth: false, message: `The page's operations did not load (HTTP ${response.status}).` };
+    ops = await response.json();
+  }
 
   // ---------------------------------------------------------------- token, sign-in
 
@@ -113,8 +130,9 @@
   async function begin(s) {
     let data;
     try {
-      const status = await gql(s, STATUS_QUERY);
-      data = { ...status, ...(await gql(s, UNREPAIRED_QUERY)) };
+      await loadOperations();
+      const status = await gql(s, ops.MonitorStatus);
+      data = { ...status, ...(await gql(s, ops.MonitorUnrepaired)) };
       s.lastEventId = Math.max(s.lastEventId, Number(status.cacheStatus.lastEventId));
     } catch (problem) {
       if (s !== session) return;
@@ -140,7 +158,7 @@
     // graphql-ws sends this same object again when it resubscribes after a
     // reconnect, so keeping `after` current here resumes right after the last event
     // seen. (In a log with no events yet, only new ones come.)
-    s.payload = { query: SUBSCRIPTION, variables: s.lastEventId > 0 ? { after: String(s.lastEventId) } : {} };
+    s.payload = { query: ops.Monitor, variables: s.lastEventId > 0 ? { after: String(s.lastEventId) } : {} };
     s.client = graphqlWs.createClient({
       url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
       connectionParams: { authorization: `Bearer ${s.token}` },
@@ -192,7 +210,7 @@
     schedulePoll(s, 0);
     if (s.lastEventId > 0) return;
     try {
-      const data = await gql(s, UNREPAIRED_QUERY);
+      const data = await gql(s, ops.MonitorUnrepaired);
       if (s === session) for (const event of data.unrepairedWriteThroughFailures) addEvent(s, event, false);
     } catch (problem) {
       if (s === session && problem.auth) showSignIn(problem.message);
@@ -206,7 +224,7 @@
 
   async function pollStatus(s) {
     try {
-      const data = await gql(s, STATUS_QUERY);
+      const data = await gql(s, ops.MonitorStatus);
       if (s !== session) return;
       hideBanner('http');
       renderStatus(data.cacheStatus);
