@@ -12,8 +12,9 @@ export const quiet = { debug() {}, info() {}, warn() {}, error() {} };
  * The service's core on a throwaway database (on MYSQL_URL's server) and key prefix
  * (on REDIS_URL), so a benchmark never touches real data; `close()` drops both.
  */
-export async function openBenchGraph(options: { name: string; poolSize: number; commandTimeoutMs?: number }) {
-  const config = loadConfig(process.env);
+export async function openBenchGraph(options: { name: string; poolSize: number; commandTimeoutMs?: number; redisUrl?: string }) {
+  const env = loadConfig(process.env);
+  const config = options.redisUrl ? { ...env, redis: { ...env.redis, url: options.redisUrl } } : env;
   const dbName = `tl_bench_${options.name}_${Date.now()}`;
   const url = new URL(config.mysql.url);
   url.pathname = `/${dbName}`;

@@ -19,6 +19,7 @@ import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
 import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
+import { noStorePlugins } from './graphql/no-store-plugin';
 import { monitorRoutes } from './http/monitor-route';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
@@ -111,6 +112,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       drainHttpServer(httpServer),
       requestLoggingPlugin(deps.logger),
       metricsPlugin(deps.observability.graphql),
+      ...noStorePlugins(),
       ...limits.plugins,
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },

@@ -1,0 +1,113 @@
+/**
+ * `npm run bench`: the HTTP benchmark. Starts its own redis-server and one service
+ * process per cache policy (write-through, invalidate, off) plus the no-I/O floor
+ * (bench/floor-server.ts), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
+ * server), seeds and warms them, runs the five scenarios of bench/scenarios/ and
+ * writes bench/results.md, bench/results.json and bench/results.svg. Everything it
+ * started is stopped (by PID) and the database dropped at the end, or on Ctrl-C.
+ *
+ * `npm run bench -- 1 3` runs only those scenarios (and writes no report files).
+ * BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS (the load
+ * runs), BENCH_POST_WRITE_M, BENCH_USERS and BENCH_CHUNK change the plan.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { writeBarChart } from './lib/chart';
+import type { LoadResult } from './lib/load';
+import { LOAD_PLAN } from './lib/plan';
+import { printScenario, writeReport, type ScenarioResult } from './lib/report';
+import { setUp, type Bench } from './lib/setup';
+import { fmt } from './lib/stats';
+import { postWrite } from './scenarios/post-write';
+import { roundTrips } from './scenarios/round-trips';
+import { throughput } from './scenarios/throughput';
+import { warmUp } from './scenarios/warm-up';
+import { writeOverhead } from './scenarios/write-overhead';
+
+const HERE = __dirname;
+const printRun = (query: string, variant: string, r: LoadResult) =>
+  console.log(`    ${query} · ${variant}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`);
+
+/** In this order: the read scenarios before the writes of 4, which leave the write-through cache behind MySQL. */
+const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promise<ScenarioResult> }> = [
+  { id: '1', title: 'Round trips per request', run: roundTrips },
+  { id: '2', title: 'Post-write misses', run: postWrite },
+  { id: '3', title: 'Read throughput and latency', run: (b) => throughput(b, printRun) },
+  { id: '4', title: 'Write overhead', run: (b) => writeOverhead(b, printRun) },
+  { id: '5', title: 'Warm-up and memory', run: warmUp },
+];
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const only = process.argv.slice(2);
+  const selected = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
+  console.log(`Throughline bench: ${selected.map((s) => s.id).join(', ')} on ${availableParallelism()} cores, Node ${process.version}\n`);
+
+  const bench = await setUp({ policies: ['write-through', 'invalidate', 'off'], floor: true, log: (l) => console.log(`  ${l}`) });
+  let stopping = false;
+  const interrupt = () => {
+    if (stopping) return;
+    stopping = true;
+    console.error('\ninterrupted: stopping the services and dropping the database');
+    void bench.tearDown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+
+  const results: ScenarioResult[] = [];
+  let machine = '';
+  try {
+    machine =
+      `${availableParallelism()} cores (${cpus()[0]?.model.trim() ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+      `Node ${process.version}, MariaDB/MySQL ${await bench.db.version()}, Redis ${await bench.redis.version()}`;
+    console.log(`  ${machine}\n`);
+    for (const scenario of selected) {
+      console.log(`${scenario.id}. ${scenario.title}`);
+      const t = performance.now();
+      const result = await scenario.run(bench);
+      printScenario(result);
+      console.log(`  (${((performance.now() - t) / 1000).toFixed(0)} s)\n`);
+      results.push(result);
+    }
+  } finally {
+    await bench.tearDown();
+  }
+
+  const seconds = (performance.now() - started) / 1000;
+  if (selected.length === SCENARIOS.length) {
+    const paths = { md: resolve(HERE, 'results.md'), json: resolve(HERE, 'results.json'), svg: resolve(HERE, 'results.svg') };
+    const findings = resolve(HERE, 'findings.md');
+    writeReport(
+      paths,
+      { date: new Date().toISOString(), machine, seconds, settings: { ...LOAD_PLAN } },
+      results,
+      existsSync(findings) ? readFileSync(findings, 'utf8') : '',
+    );
+    writeChart(paths.svg, results.find((r) => r.id === '3')!);
+    console.log(`wrote ${paths.md}, ${paths.json} and ${paths.svg}`);
+  }
+  const missed = results.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => `${r.id}: ${t.target}`));
+  console.log(missed.length ? `targets missed:\n  ${missed.join('\n  ')}` : 'every target met');
+  console.log(`total ${seconds.toFixed(0)} s`);
+}
+
+const SHORT: Record<string, string> = { 'write-through (warm cache)': 'write-through', 'off (MySQL only)': 'MySQL only' };
+
+function writeChart(path: string, reads: ScenarioResult): void {
+  const data = reads.data as { results: Record<string, Record<string, { rps: number; p99: number }>> };
+  writeBarChart(
+    path,
+    `Reads per second at ${LOAD_PLAN.connections} connections (higher is better; p99 below each bar)`,
+    'req/s',
+    Object.entries(data.results).map(([query, variants]) => ({
+      title: query,
+      bars: Object.entries(variants).map(([label, a]) => ({ label: SHORT[label] ?? label, value: a.rps, note: `p99 ${fmt(a.p99)} ms` })),
+    })),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
