@@ -8,7 +8,12 @@ export default defineConfig({
     alias: { graphql: require.resolve('graphql') },
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    // The API tests run twice: with compiled execution (the default) and with
+    // graphql-js's, so both executors answer every operation, error and auth case.
+    projects: [
+      { extends: true, test: { name: 'jit', include: ['test/**/*.test.ts'], env: { GRAPHQL_EXECUTOR: 'jit' } } },
+      { extends: true, test: { name: 'standard', include: ['test/integration/api.*.test.ts'], env: { GRAPHQL_EXECUTOR: 'standard' } } },
+    ],
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['reflect-metadata'],
     // Integration files each make their own database and key prefix, so they can run

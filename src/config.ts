@@ -84,6 +84,9 @@ const schema = z
     MAX_QUERY_TOKENS: intIn(10, 1_000_000).default(1_000),
     MAX_QUERY_DIRECTIVES: intIn(0, 1_000).default(50),
     MAX_BODY_BYTES: intIn(1_024, 100 * 1024 * 1024).default(100 * 1024),
+    GRAPHQL_EXECUTOR: z.enum(['jit', 'standard'], { message: 'must be jit or standard' }).default('jit'),
+    GRAPHQL_JIT_CACHE_SIZE: intIn(1, 100_000).default(500),
+    GRAPHQL_JIT_COMPILE_AFTER: intIn(0, 1_000).default(1),
     CORS_ORIGINS: z
       .string()
       .refine((v) => v.split(',').every((o) => o.trim() === '*' || isOrigin(o.trim())), {
@@ -173,6 +176,17 @@ export interface GraphQLSettings {
   maxTokens: number;
   maxDirectives: number;
   maxBodyBytes: number;
+  /** How operations run once validated (see graphql/compiled-execution.ts). */
+  executor: ExecutorSettings;
+}
+
+export interface ExecutorSettings {
+  /** `jit` compiles each operation with graphql-jit; `standard` is graphql-js's execute. */
+  kind: 'jit' | 'standard';
+  /** Compiled operations kept (an LRU); the rest run on graphql-js until they come back. */
+  cacheSize: number;
+  /** Runs on graphql-js before an operation is compiled: one-off operations never pay for compiling. */
+  compileAfter: number;
 }
 
 /** When Redis stops answering, stop asking it for a while (see cache/circuit-breaker.ts). */
@@ -279,6 +293,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.MAX_QUERY_TOKENS,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      executor: { kind: e.GRAPHQL_EXECUTOR, cacheSize: e.GRAPHQL_JIT_CACHE_SIZE, compileAfter: e.GRAPHQL_JIT_COMPILE_AFTER },
     },
     http: {
       corsOrigins: e.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean),

@@ -8,12 +8,14 @@ import express from 'express';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
+import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import type { TokenVerifier } from './auth/token-verifier';
 import type { GraphQLSettings, HttpSettings } from './config';
 import { corsMiddleware, upgradeAllowed } from './http/cors';
 import type { PersistedQueryStore } from './http/persisted-query-store';
 import { safelistMiddleware, subscriptionRefusal, type Safelist } from './http/safelist';
 import type { Core } from './core';
+import { createCompiledExecutor, executionGateway } from './graphql/compiled-execution';
 import { createContext, type Context } from './graphql/context';
 import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
@@ -98,7 +100,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     }),
   );
   const apollo = new ApolloServer<Context>({
-    schema: deps.schema,
+    ...executionMode(deps),
     formatError: createErrorFormatter({ production: deps.production, logger: deps.logger }),
     includeStacktraceInErrorResponses: !deps.production,
     introspection: deps.graphql.introspection,
@@ -137,4 +139,15 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   const { port } = httpServer.address() as AddressInfo;
   const host = listen.host === '0.0.0.0' || listen.host === '::' ? 'localhost' : listen.host;
   return { url: `http://${host}:${port}/graphql`, port, httpServer, stop: () => apollo.stop() };
+}
+
+/**
+ * `jit`: Apollo parses and validates as ever, then a compiled executor runs the
+ * operation (see graphql/compiled-execution.ts). `standard`: Apollo's own graphql-js.
+ */
+function executionMode(deps: ServerDeps): { schema: GraphQLSchema } | { gateway: GatewayInterface } {
+  const settings = deps.graphql.executor;
+  if (settings.kind === 'standard') return { schema: deps.schema };
+  const executor = createCompiledExecutor(deps.schema, settings, { observer: deps.observability.graphql.execution, logger: deps.logger });
+  return { gateway: executionGateway(deps.schema, executor) };
 }

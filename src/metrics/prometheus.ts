@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ExecutionObserver } from '../graphql/compiled-execution';
 import type { CoreMetrics } from './core-metrics';
 
 /** Seconds: from a warm MGET (~0.1 ms) to a command timeout. */
@@ -14,6 +15,8 @@ export interface Gauges {
 
 export interface GraphQLMetrics {
   operation(name: string, outcome: 'ok' | 'error', seconds: number): void;
+  /** Which executor ran each operation, and how many compiled ones are kept. */
+  execution: ExecutionObserver;
 }
 
 /**
@@ -33,6 +36,8 @@ export function createPrometheusMetrics(gauges: Gauges) {
     retries: new Counter({ name: 'throughline_cache_write_retries_total', help: 'Cache writes retried after a failed attempt.', labelNames: ['entity'], registers: [registry] }),
     failures: new Counter({ name: 'throughline_write_through_failures_total', help: 'Cache writes that failed after their retries and were recorded for repair.', labelNames: ['entity'], registers: [registry] }),
     repairs: new Counter({ name: 'throughline_repairs_total', help: 'Repair attempts by outcome: repaired, postponed.', labelNames: ['entity', 'outcome'], registers: [registry] }),
+    executions: new Counter({ name: 'throughline_graphql_executions_total', help: 'Operations executed, by executor: jit (a compiled operation) or standard (graphql-js).', labelNames: ['executor'], registers: [registry] }),
+    compiled: new Gauge({ name: 'throughline_graphql_compiled_operations', help: 'Compiled operations kept in the executor cache (at most GRAPHQL_JIT_CACHE_SIZE).', registers: [registry] }),
     operations: new Histogram({ name: 'throughline_graphql_operation_seconds', help: 'GraphQL operations by name and outcome.', labelNames: ['operation', 'outcome'], buckets: REQUEST_BUCKETS, registers: [registry] }),
   };
   new Gauge({
@@ -68,6 +73,10 @@ export function createPrometheusMetrics(gauges: Gauges) {
   };
   const graphql: GraphQLMetrics = {
     operation: (name, outcome, seconds) => m.operations.observe({ operation: name, outcome }, seconds),
+    execution: {
+      executed: (executor) => m.executions.inc({ executor }),
+      compiled: (count) => m.compiled.set(count),
+    },
   };
   return { registry, core, graphql };
 }

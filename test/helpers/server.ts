@@ -51,7 +51,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const jwtSecret = makeUpSecret();
   const readiness = { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() };
   const production = options.production ?? false;
-  const defaults = loadConfig({ NODE_ENV: production ? 'production' : 'test', JWT_SECRET: jwtSecret });
+  const defaults = loadConfig({
+    NODE_ENV: production ? 'production' : 'test',
+    JWT_SECRET: jwtSecret,
+    // vitest.config.ts runs the API tests under each executor. Compiling every
+    // operation at first sight makes each test exercise the compiled path.
+    GRAPHQL_EXECUTOR: process.env.GRAPHQL_EXECUTOR,
+    GRAPHQL_JIT_COMPILE_AFTER: '0',
+  });
   const server = await startServer(
     {
       schema: await buildGraphQLSchema(),

@@ -55,6 +55,7 @@ describe('loadConfig', () => {
       maxTokens: 1000,
       maxDirectives: 50,
       maxBodyBytes: 102_400,
+      executor: { kind: 'jit', cacheSize: 500, compileAfter: 1 },
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
   });
@@ -66,6 +67,16 @@ describe('loadConfig', () => {
       policyByEntity: { order: 'off' },
     });
     expect(() => loadConfig({ CACHE_POLICY: 'sometimes' })).toThrow('CACHE_POLICY must be write-through, invalidate or off');
+  });
+
+  it('reads the GraphQL executor, compiled by default', () => {
+    expect(loadConfig({ GRAPHQL_EXECUTOR: 'standard', GRAPHQL_JIT_CACHE_SIZE: '20', GRAPHQL_JIT_COMPILE_AFTER: '0' }).graphql.executor).toEqual({
+      kind: 'standard',
+      cacheSize: 20,
+      compileAfter: 0,
+    });
+    expect(() => loadConfig({ GRAPHQL_EXECUTOR: 'fast' })).toThrow('GRAPHQL_EXECUTOR must be jit or standard');
+    expect(() => loadConfig({ GRAPHQL_JIT_CACHE_SIZE: '0' })).toThrow('GRAPHQL_JIT_CACHE_SIZE');
   });
 
   it('treats an empty variable as unset', () => {

@@ -3,6 +3,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 @ObjectType({
   description:
     'A committed write whose cache update failed after its retries (repairedAt null), or the repair of one (repairedAt set). MySQL has the row; until the repair, every instance reads that key from MySQL.',
+  simpleResolvers: true,
 })
 export class WriteThroughFailure {
   @Field(() => ID, { description: 'Orders the events of every instance; pass the last one you saw as `after` to resume without missing any.' })

@@ -2,7 +2,7 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Product } from '../product/product.type';
 import { User } from '../user/user.type';
 
-@ObjectType({ description: 'An order of one product by one user. Cached under `<prefix>order:<id>`.' })
+@ObjectType({ description: 'An order of one product by one user. Cached under `<prefix>order:<id>`.', simpleResolvers: true })
 export class Order {
   @Field(() => ID)
   id!: number;

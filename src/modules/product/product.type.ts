@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'Something to order. Cached under `<prefix>product:<id>`.' })
+@ObjectType({ description: 'Something to order. Cached under `<prefix>product:<id>`.', simpleResolvers: true })
 export class Product {
   @Field(() => ID)
   id!: number;

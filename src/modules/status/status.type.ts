@@ -1,6 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 
-@ObjectType({ description: 'Keys read through the cache since this instance started.' })
+@ObjectType({ description: 'Keys read through the cache since this instance started.', simpleResolvers: true })
 export class CacheLookupCounts {
   @Field(() => Int)
   hits!: number;
@@ -15,7 +15,7 @@ export class CacheLookupCounts {
   bypassed!: number;
 }
 
-@ObjectType({ description: 'Ten seconds of this instance.' })
+@ObjectType({ description: 'Ten seconds of this instance.', simpleResolvers: true })
 export class CacheStatusSample {
   @Field(() => Date)
   at!: Date;
@@ -33,7 +33,7 @@ export class CacheStatusSample {
   failures!: number;
 }
 
-@ObjectType({ description: 'How the cache is doing, as seen from this instance.' })
+@ObjectType({ description: 'How the cache is doing, as seen from this instance.', simpleResolvers: true })
 export class CacheStatus {
   @Field(() => String)
   instance!: string;
