@@ -36,7 +36,7 @@ export function createPrometheusMetrics(gauges: Gauges) {
     retries: new Counter({ name: 'throughline_cache_write_retries_total', help: 'Cache writes retried after a failed attempt.', labelNames: ['entity'], registers: [registry] }),
     failures: new Counter({ name: 'throughline_write_through_failures_total', help: 'Cache writes that failed after their retries and were recorded for repair.', labelNames: ['entity'], registers: [registry] }),
     repairs: new Counter({ name: 'throughline_repairs_total', help: 'Repair attempts by outcome: repaired, postponed.', labelNames: ['entity', 'outcome'], registers: [registry] }),
-    executions: new Counter({ name: 'throughline_graphql_executions_total', help: 'Operations executed, by executor: jit (a compiled operation) or standard (graphql-js).', labelNames: ['executor'], registers: [registry] }),
+    executions: new Counter({ name: 'throughline_graphql_executions_total', help: 'Operations run with GRAPHQL_EXECUTOR=jit, by how: jit (compiled) or standard (on graphql-js: not compiled yet, or not compilable). Nothing is counted with GRAPHQL_EXECUTOR=standard.', labelNames: ['executor'], registers: [registry] }),
     compiled: new Gauge({ name: 'throughline_graphql_compiled_operations', help: 'Compiled operations kept in the executor cache (at most GRAPHQL_JIT_CACHE_SIZE).', registers: [registry] }),
     operations: new Histogram({ name: 'throughline_graphql_operation_seconds', help: 'GraphQL operations by name and outcome.', labelNames: ['operation', 'outcome'], buckets: REQUEST_BUCKETS, registers: [registry] }),
   };

@@ -30,4 +30,16 @@ describe('the GraphQL schema', () => {
     }
     expect(sdl).toMatch(/updateUser\(\s+id: ID!\s+input: UpdateUserInput!\s+(""".*"""\s+)?expectedVersion: Int\s+\): User!/s);
   });
+
+  it('gives plain entity fields no resolver of their own: nothing runs per scalar field', async () => {
+    const schema = await buildGraphQLSchema();
+    const resolved = (type: string) =>
+      Object.values((schema.getType(type) as import('graphql').GraphQLObjectType).getFields())
+        .filter((field) => field.resolve !== undefined)
+        .map((field) => field.name);
+    expect(resolved('User')).toEqual([]);
+    expect(resolved('Product')).toEqual([]);
+    // An order's user and product are loaded through the request's DataLoaders.
+    expect(resolved('Order')).toEqual(['user', 'product']);
+  });
 });
