@@ -1,24 +1,29 @@
 /**
  * `npm run bench`: the HTTP benchmark. Starts its own redis-server and one service
  * process per cache policy (write-through, invalidate, off) plus the no-I/O floor
- * (bench/floor-server.ts), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
- * server), seeds and warms them, runs the five scenarios of bench/scenarios/ and
- * writes bench/results.md, bench/results.json and bench/results.svg. Everything it
- * started is stopped (by PID) and the database dropped at the end, or on Ctrl-C.
+ * (bench/floor-server.ts), all on the service's default executor, and for scenario 6
+ * the write-through, off and floor processes once more on the other executor (see
+ * scenarios/executors.ts), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
+ * server); seeds and warms them, runs the six scenarios of bench/scenarios/ and
+ * writes bench/results.md, bench/results.json, bench/results.svg and
+ * bench/results-executors.svg. Everything it started is stopped (by PID) and the
+ * database dropped at the end, or on Ctrl-C.
  *
  * `npm run bench -- 1 3` runs only those scenarios (and writes no report files).
  * BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS (the load
- * runs), BENCH_POST_WRITE_M, BENCH_USERS and BENCH_CHUNK change the plan.
+ * runs), BENCH_EXECUTOR_ROUNDS (scenario 6's rounds; default 3, or BENCH_ROUNDS if
+ * fewer), BENCH_POST_WRITE_M, BENCH_USERS and BENCH_CHUNK change the plan.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { writeBarChart } from './lib/chart';
 import type { LoadResult } from './lib/load';
 import { LOAD_PLAN } from './lib/plan';
 import { printScenario, writeReport, type ScenarioResult } from './lib/report';
 import { setUp, type Bench } from './lib/setup';
 import { fmt } from './lib/stats';
+import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
 import { postWrite } from './scenarios/post-write';
 import { roundTrips } from './scenarios/round-trips';
 import { throughput } from './scenarios/throughput';
@@ -29,11 +34,16 @@ const HERE = __dirname;
 const printRun = (query: string, variant: string, r: LoadResult) =>
   console.log(`    ${query} · ${variant}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`);
 
-/** In this order: the read scenarios before the writes of 4, which leave the write-through cache behind MySQL. */
+/**
+ * In this order: the read scenarios (6 included) before the writes of 4, which go
+ * through one service's cache and leave the other services' caches behind MySQL.
+ * The report lists them by number.
+ */
 const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promise<ScenarioResult> }> = [
   { id: '1', title: 'Round trips per request', run: roundTrips },
   { id: '2', title: 'Post-write misses', run: postWrite },
   { id: '3', title: 'Read throughput and latency', run: (b) => throughput(b, printRun) },
+  { id: '6', title: 'Compiled execution', run: (b) => executorsScenario(b, printRun) },
   { id: '4', title: 'Write overhead', run: (b) => writeOverhead(b, printRun) },
   { id: '5', title: 'Warm-up and memory', run: warmUp },
 ];
@@ -44,7 +54,13 @@ async function main(): Promise<void> {
   const selected = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
   console.log(`Throughline bench: ${selected.map((s) => s.id).join(', ')} on ${availableParallelism()} cores, Node ${process.version}\n`);
 
-  const bench = await setUp({ policies: ['write-through', 'invalidate', 'off'], floor: true, log: (l) => console.log(`  ${l}`) });
+  const bench = await setUp({
+    policies: ['write-through', 'invalidate', 'off'],
+    floor: true,
+    // Scenario 6's processes on the other executor (those on the default are the plain ones).
+    executors: selected.some((s) => s.id === '6') ? EXECUTOR_KEYS : [],
+    log: (l) => console.log(`  ${l}`),
+  });
   let stopping = false;
   const interrupt = () => {
     if (stopping) return;
@@ -75,9 +91,13 @@ async function main(): Promise<void> {
   }
 
   const seconds = (performance.now() - started) / 1000;
+  results.sort((a, b) => Number(a.id) - Number(b.id));
   if (selected.length === SCENARIOS.length) {
     const paths = { md: resolve(HERE, 'results.md'), json: resolve(HERE, 'results.json'), svg: resolve(HERE, 'results.svg') };
+    const executorsSvg = resolve(HERE, 'results-executors.svg');
     const findings = resolve(HERE, 'findings.md');
+    const compiled = results.find((r) => r.id === '6')!;
+    compiled.chart = basename(executorsSvg);
     writeReport(
       paths,
       { date: new Date().toISOString(), machine, seconds, settings: { ...LOAD_PLAN } },
@@ -85,7 +105,8 @@ async function main(): Promise<void> {
       existsSync(findings) ? readFileSync(findings, 'utf8') : '',
     );
     writeChart(paths.svg, results.find((r) => r.id === '3')!);
-    console.log(`wrote ${paths.md}, ${paths.json} and ${paths.svg}`);
+    writeExecutorChart(executorsSvg, compiled);
+    console.log(`wrote ${paths.md}, ${paths.json}, ${paths.svg} and ${executorsSvg}`);
   }
   const missed = results.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => `${r.id}: ${t.target}`));
   console.log(missed.length ? `targets missed:\n  ${missed.join('\n  ')}` : 'every target met');
@@ -103,6 +124,25 @@ function writeChart(path: string, reads: ScenarioResult): void {
     Object.entries(data.results).map(([query, variants]) => ({
       title: query,
       bars: Object.entries(variants).map(([label, a]) => ({ label: SHORT[label] ?? label, value: a.rps, note: `p99 ${fmt(a.p99)} ms` })),
+    })),
+  );
+}
+
+/** Scenario 6: per query, the six variants, graphql-jit's bars in blue and graphql-js's in orange. */
+function writeExecutorChart(path: string, compiled: ScenarioResult): void {
+  const data = compiled.data as { results: Record<string, Record<string, { rps: number; p99: number }>> };
+  writeBarChart(
+    path,
+    `Reads per second at ${LOAD_PLAN.connections} connections, graphql-js (js, orange) and graphql-jit (jit, blue); higher is better, p99 below each bar`,
+    'req/s',
+    Object.entries(data.results).map(([query, variants]) => ({
+      title: query,
+      bars: Object.entries(variants).map(([label, a]) => ({
+        label: shortVariantName(label),
+        value: a.rps,
+        note: `p99 ${fmt(a.p99)} ms`,
+        color: variantExecutor(label) === 'jit' ? '#2f6fdf' : '#d9822b',
+      })),
     })),
   );
 }

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 
 export interface Panel {
   title: string;
-  bars: Array<{ label: string; value: number; note?: string }>;
+  bars: Array<{ label: string; value: number; note?: string; color?: string }>;
 }
 
 const COLORS = ['#2f6fdf', '#d9822b', '#7a7a7a', '#3a9a5b'];
@@ -14,7 +14,8 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
  * a panel are meant to be compared).
  */
 export function writeBarChart(path: string, title: string, unit: string, panels: Panel[]): void {
-  const panelW = 360;
+  // Wide enough for each bar's figure and note side by side.
+  const panelW = Math.max(360, 40 + 90 * Math.max(...panels.map((p) => p.bars.length)));
   const chartH = 220;
   const top = 60;
   const width = panelW * panels.length + 40;
@@ -36,7 +37,7 @@ export function writeBarChart(path: string, title: string, unit: string, panels:
       const h = (bar.value / max) * chartH;
       const x = x0 + i * slot + (slot - barW) / 2;
       const cx = x + barW / 2;
-      parts.push(`<rect x="${x.toFixed(1)}" y="${(base - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[i % COLORS.length]}"/>`);
+      parts.push(`<rect x="${x.toFixed(1)}" y="${(base - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}" fill="${bar.color ?? COLORS[i % COLORS.length]}"/>`);
       parts.push(`<text x="${cx.toFixed(1)}" y="${(base - h - 6).toFixed(1)}" text-anchor="middle">${Math.round(bar.value).toLocaleString('en-US')} ${unit}</text>`);
       parts.push(`<text x="${cx.toFixed(1)}" y="${base + 18}" text-anchor="middle">${escape(bar.label)}</text>`);
       if (bar.note) parts.push(`<text x="${cx.toFixed(1)}" y="${base + 34}" text-anchor="middle" fill="#555">${escape(bar.note)}</text>`);

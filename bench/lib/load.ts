@@ -95,9 +95,18 @@ export interface Aggregate {
  */
 export async function compareLoads(
   variants: Array<{ name: string } & Omit<LoadOptions, 'connections' | 'seconds'>>,
-  plan: { connections: number; seconds: number; rounds: number; warmupSeconds: number; onRun?: (name: string, r: LoadResult) => void },
+  plan: {
+    connections: number;
+    seconds: number;
+    rounds: number;
+    warmupSeconds: number;
+    onRun?: (name: string, r: LoadResult) => void;
+    /** Called between the warm-up runs and the first timed one, e.g. to read the services' counters. */
+    afterWarmUp?: () => Promise<void>;
+  },
 ): Promise<Record<string, Aggregate>> {
   for (const v of variants) await runLoad({ ...v, connections: plan.connections, seconds: plan.warmupSeconds });
+  await plan.afterWarmUp?.();
   const runs: Record<string, LoadResult[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
   for (let round = 0; round < plan.rounds; round++) {
     for (let k = 0; k < variants.length; k++) {

@@ -2,10 +2,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CachePolicy } from '../../src/config';
+import type { CachePolicy, ExecutorSettings } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { freePort } from './ports';
 
 const ROOT = resolve(__dirname, '../..');
+
+/** How a process runs its GraphQL operations: GRAPHQL_EXECUTOR (graphql-jit, or graphql-js's execute). */
+export type Executor = ExecutorSettings['kind'];
+
+/** The service's own default, for a process started without GRAPHQL_EXECUTOR (as loadConfig reads an empty environment). */
+export const DEFAULT_EXECUTOR: Executor = loadConfig({}).graphql.executor.kind;
+
+export const EXECUTOR_NAMES: Record<Executor, string> = { jit: 'graphql-jit', standard: 'graphql-js' };
 
 /** One service process the bench started, and only ever signals by its own PID. */
 export interface BenchProcess {
@@ -14,6 +23,10 @@ export interface BenchProcess {
   pid: number;
   /** Its KEY_PREFIX ('' for the floor, which has no cache). */
   keyPrefix: string;
+  /** The executor it runs operations on: the one asked for, or the service's default. */
+  executor: Executor;
+  /** Its Prometheus metrics (GET /metrics). */
+  metricsUrl: string;
   child: ChildProcess;
   /** SIGTERM (a graceful stop, which also writes a --cpu-prof profile), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -27,6 +40,8 @@ export interface ServiceOptions {
   jwtSecret: string;
   /** Extra flags for node, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/x']. */
   nodeArgs?: string[];
+  /** GRAPHQL_EXECUTOR; unset, the service's default. */
+  executor?: Executor;
   env?: Record<string, string>;
 }
 
@@ -49,23 +64,26 @@ export function startService(options: ServiceOptions): Promise<BenchProcess> {
     JWT_SECRET: options.jwtSecret,
     SEED_DEMO_DATA: 'false',
     AUTO_START_SERVICES: 'false',
-    INSTANCE_ID: `bench-${options.name}`,
+    INSTANCE_ID: `bench-${options.name.replace(/[^\w-]/g, '-')}`,
     // The failure feed and the repair worker poll MySQL in the background (every
     // 250 and 500 ms by default). No cache write fails in a bench, so they would find
     // nothing, but their SELECTs would land in the server-wide counters of the
     // round-trip scenarios: poll rarely instead.
     FAILURE_FEED_POLL_MS: '60000',
     REPAIR_INTERVAL_MS: '600000',
+    ...(options.executor ? { GRAPHQL_EXECUTOR: options.executor } : {}),
     ...options.env,
   });
 }
 
 /** bench/floor-server.ts: the same HTTP and GraphQL stack over constant rows (no MySQL, no Redis). */
-export function startFloor(options: { jwtSecret: string; nodeArgs?: string[] }): Promise<BenchProcess> {
-  return launch('floor', '', ['bench/floor-server.ts'], options.nodeArgs ?? [], {
+export function startFloor(options: { jwtSecret: string; name?: string; executor?: Executor; nodeArgs?: string[]; env?: Record<string, string> }): Promise<BenchProcess> {
+  return launch(options.name ?? 'floor', '', ['bench/floor-server.ts'], options.nodeArgs ?? [], {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     JWT_SECRET: options.jwtSecret,
+    ...(options.executor ? { GRAPHQL_EXECUTOR: options.executor } : {}),
+    ...options.env,
   });
 }
 
@@ -98,6 +116,8 @@ async function launch(name: string, keyPrefix: string, script: string[], nodeArg
     url: `${base}/graphql`,
     pid: child.pid!,
     keyPrefix,
+    executor: (env.GRAPHQL_EXECUTOR as Executor | undefined) ?? DEFAULT_EXECUTOR,
+    metricsUrl: `${base}/metrics`,
     child,
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -24,6 +24,8 @@ export interface ScenarioResult {
   targets: Target[];
   notes: string[];
   data: unknown;
+  /** A chart of its own (an image next to results.md), shown under its method. */
+  chart?: string;
 }
 
 /** A table for the terminal, columns padded. */
@@ -82,6 +84,7 @@ export function writeReport(paths: { md: string; json: string; svg: string }, in
   ];
   for (const r of results) {
     out.push(`## ${r.id}. ${r.title}`, '', r.method, '');
+    if (r.chart) out.push(`![${r.title}: req/s per variant](${r.chart})`, '');
     for (const t of r.tables) out.push(markdownTable(t), '');
     for (const n of r.notes) out.push(`- ${n}`);
     if (r.notes.length) out.push('');

@@ -3,9 +3,12 @@ import type { CachePolicy } from '../../src/config';
 import { loadConfig } from '../../src/config';
 import type { Servers } from './counters';
 import { createBenchDatabase, type BenchDatabase } from './mysql';
-import { startFloor, startService, type BenchProcess } from './processes';
+import { DEFAULT_EXECUTOR, startFloor, startService, type BenchProcess, type Executor } from './processes';
 import { startBenchRedis, type BenchRedis } from './redis';
 import { SEED, seed, warm } from './seed';
+
+/** A process on a named executor: `<policy>/<executor>` or `floor/<executor>`, e.g. 'write-through/standard'. */
+export type VariantKey = `${CachePolicy | 'floor'}/${Executor}`;
 
 export interface Bench extends Servers {
   redis: BenchRedis;
@@ -15,8 +18,13 @@ export interface Bench extends Servers {
   /** One service per cache policy asked for, all on the same database and private Redis, each with its own key prefix. */
   services: Partial<Record<CachePolicy, BenchProcess>>;
   floor?: BenchProcess;
-  /** The service of this policy (it must have been started). */
+  /** The service of this policy (it must have been started), on the service's default executor. */
   service(policy: CachePolicy): BenchProcess;
+  /**
+   * The process of a policy (or the floor) on an executor: one of `executors`, or a
+   * plain policy's (or the floor's) process when the key names the default executor.
+   */
+  variant(key: VariantKey): BenchProcess;
   /** Stops every process the bench started (by PID), drops the database; the private Redis goes with its keys. */
   tearDown(): Promise<void>;
 }
@@ -24,8 +32,17 @@ export interface Bench extends Servers {
 export interface SetUpOptions {
   policies: CachePolicy[];
   floor: boolean;
-  /** Node flags per process name (a policy, or 'floor'), e.g. for --cpu-prof. */
+  /**
+   * More processes, each with GRAPHQL_EXECUTOR set to the executor its key names
+   * (e.g. 'write-through/standard', 'floor/standard'). A key naming the default
+   * executor of a policy that `policies` (or `floor`) starts anyway is that process,
+   * not another one.
+   */
+  executors?: VariantKey[];
+  /** Node flags per process name (a policy, 'floor', or a key of `executors`), e.g. for --cpu-prof. */
   nodeArgs?: Partial<Record<string, string[]>>;
+  /** Extra environment per process name, as for `nodeArgs`. */
+  env?: Partial<Record<string, Record<string, string>>>;
   log?: (line: string) => void;
 }
 
@@ -34,6 +51,26 @@ export function mysqlServerUrl(): string {
   const url = new URL(loadConfig(process.env).mysql.url);
   url.pathname = '/';
   return url.toString();
+}
+
+/** The processes to start: name, what it serves, and the executor asked for (undefined: the default). */
+interface Launch {
+  name: string;
+  policy: CachePolicy | 'floor';
+  executor?: Executor;
+}
+
+function launches(options: SetUpOptions): { launch: Launch[]; aliases: Map<VariantKey, string> } {
+  const launch: Launch[] = options.policies.map((policy) => ({ name: policy, policy }));
+  if (options.floor) launch.push({ name: 'floor', policy: 'floor' });
+  const aliases = new Map<VariantKey, string>();
+  for (const key of new Set(options.executors ?? [])) {
+    const [policy, executor] = key.split('/') as [CachePolicy | 'floor', Executor];
+    const plain = launch.find((l) => l.name === policy && l.executor === undefined);
+    if (plain && executor === DEFAULT_EXECUTOR) aliases.set(key, plain.name);
+    else launch.push({ name: key, policy, executor });
+  }
+  return { launch, aliases };
 }
 
 export async function setUp(options: SetUpOptions): Promise<Bench> {
@@ -54,19 +91,24 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
     log(`database ${db.name}: ${SEED.users} users, ${SEED.products} products, ${SEED.orders} orders; private redis-server ${redis.url} (pid ${redis.pid})`);
     const jwtSecret = makeUpSecret();
     const token = await issueToken(jwtSecret, ['read', 'write'], { subject: 'bench', expiresIn: '2h' });
+    const { launch, aliases } = launches(options);
     // Started side by side: each takes about a second, most of it loading code.
-    const launching = options.policies.map((policy) =>
-      startService({ name: policy, policy, mysqlUrl: db!.url, redisUrl: redis!.url, jwtSecret, nodeArgs: options.nodeArgs?.[policy] ?? [] }),
+    const outcomes = await Promise.allSettled(
+      launch.map(({ name, policy, executor }) => {
+        const common = { nodeArgs: options.nodeArgs?.[name] ?? [], ...(executor ? { executor } : {}), ...(options.env?.[name] ? { env: options.env[name] } : {}) };
+        return policy === 'floor'
+          ? startFloor({ name, jwtSecret, ...common })
+          : startService({ name, policy, mysqlUrl: db!.url, redisUrl: redis!.url, jwtSecret, ...common });
+      }),
     );
-    const floorLaunch = options.floor ? startFloor({ jwtSecret, nodeArgs: options.nodeArgs?.floor ?? [] }) : undefined;
-    const outcomes = await Promise.allSettled([...launching, ...(floorLaunch ? [floorLaunch] : [])]);
     outcomes.forEach((o) => o.status === 'fulfilled' && started.push(o.value));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
-    const services = Object.fromEntries(options.policies.map((p, i) => [p, started[i]!])) as Bench['services'];
-    const floor = options.floor ? started[started.length - 1] : undefined;
-    log(started.map((p) => `${p.name} (pid ${p.pid})`).join(', ') + ' serving');
-    for (const policy of options.policies) if (policy !== 'off') await warm(services[policy]!.url);
+    const byName = new Map(started.map((p) => [p.name, p]));
+    const services = Object.fromEntries(options.policies.map((p) => [p, byName.get(p)!])) as Bench['services'];
+    const floor = options.floor ? byName.get('floor') : undefined;
+    log(started.map((p) => `${p.name} (pid ${p.pid}, ${p.executor})`).join(', ') + ' serving');
+    for (const { name, policy } of launch) if (policy !== 'floor' && policy !== 'off') await warm(byName.get(name)!.url);
     return {
       redis,
       db,
@@ -77,6 +119,11 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
         const s = services[policy];
         if (!s) throw new Error(`no ${policy} service was started`);
         return s;
+      },
+      variant(key) {
+        const p = byName.get(aliases.get(key) ?? key);
+        if (!p) throw new Error(`no ${key} process was started`);
+        return p;
       },
       tearDown,
     };

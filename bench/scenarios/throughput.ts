@@ -2,6 +2,7 @@ import { QUERIES, body, gql, idWindow } from '../lib/graphql';
 import { compareLoads, type Aggregate, type LoadResult } from '../lib/load';
 import { LOAD_PLAN, describePlan } from '../lib/plan';
 import type { ScenarioResult, Table } from '../lib/report';
+import { DEFAULT_EXECUTOR, EXECUTOR_NAMES } from '../lib/processes';
 import type { Bench } from '../lib/setup';
 import { fmt, ratio } from '../lib/stats';
 
@@ -19,11 +20,17 @@ export type ReadName = keyof typeof READS;
  * with the cache off (MySQL only) and against the no-I/O floor.
  */
 export async function throughput(bench: Bench, onRun?: (query: string, variant: string, r: LoadResult) => void): Promise<ScenarioResult> {
+  const processes = [bench.service('write-through'), bench.service('off'), bench.floor!];
   const variants = [
-    { name: 'write-through (warm cache)', url: bench.service('write-through').url },
-    { name: 'off (MySQL only)', url: bench.service('off').url },
-    { name: 'no-I/O floor', url: bench.floor!.url },
+    { name: 'write-through (warm cache)', url: processes[0]!.url },
+    { name: 'off (MySQL only)', url: processes[1]!.url },
+    { name: 'no-I/O floor', url: processes[2]!.url },
   ];
+  const executors = [...new Set(processes.map((p) => p.executor))];
+  const executorText =
+    executors.length === 1
+      ? `Every variant runs its operations on ${EXECUTOR_NAMES[executors[0]!]} (GRAPHQL_EXECUTOR=${executors[0]}${executors[0] === DEFAULT_EXECUTOR ? ", the service's default" : ''}); scenario 6 compares it with ${EXECUTOR_NAMES[executors[0] === 'jit' ? 'standard' : 'jit']}.`
+      : `Executors: ${processes.map((p, i) => `${variants[i]!.name} ${EXECUTOR_NAMES[p.executor]}`).join(', ')}.`;
   // Every variant must answer what it is asked before it is timed.
   for (const v of variants) {
     const { users } = await gql(v.url, QUERIES.users, { ids: idWindow(1, 100, USERS) });
@@ -52,7 +59,7 @@ export async function throughput(bench: Bench, onRun?: (query: string, variant: 
   return {
     id: '3',
     title: 'Read throughput and latency',
-    method: `${describePlan()}. The write-through service's cache was warmed by one pass of reads; ids round-robin over all ${USERS.toLocaleString('en-US')} users.`,
+    method: `${describePlan()}. The write-through service's cache was warmed by one pass of reads; ids round-robin over all ${USERS.toLocaleString('en-US')} users. ${executorText}`,
     tables,
     targets: [
       { target: 'users(ids: 100): warm cache ≥ 2× MySQL-only req/s', actual: `${ratio(wtMany.rps, offMany.rps)} (${fmt(wtMany.rps)} vs ${fmt(offMany.rps)})`, met: wtMany.rps >= 2 * offMany.rps },
@@ -62,6 +69,6 @@ export async function throughput(bench: Bench, onRun?: (query: string, variant: 
     notes: [
       'The load generator runs in the bench process, the service in its own, MySQL and Redis in theirs: on 2 cores they all compete, alike for every variant.',
     ],
-    data: { plan: LOAD_PLAN, results },
+    data: { plan: LOAD_PLAN, executors: Object.fromEntries(processes.map((p, i) => [variants[i]!.name, p.executor])), results },
   };
 }
