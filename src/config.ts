@@ -47,8 +47,20 @@ const schema = z
     PORT: intIn(0, 65535).default(4000),
     MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/throughline'),
     MYSQL_POOL_SIZE: intIn(1, 1000).default(10),
+    MYSQL_REPLICA_URLS: z
+      .string()
+      .refine((v) => v.split(',').every((u) => url(['mysql:', 'mariadb:']).safeParse(u.trim()).success), {
+        message: 'must be a comma-separated list of URLs starting with mysql:// or mariadb://',
+      })
+      .optional(),
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .refine((v) => v.split(',').every((node) => parseHostPort(node.trim()) !== undefined), {
+        message: 'must be a comma-separated list of host:port seed nodes, like 10.0.0.1:7000,10.0.0.2:7000',
+      })
+      .optional(),
     KEY_PREFIX: z.string().min(1).max(64).default('tl:'),
     CACHE_POLICY: policy.default('write-through'),
     CACHE_POLICY_USER: policy.optional(),
@@ -98,6 +110,16 @@ const schema = z
     PERSISTED_QUERIES_ONLY: bool.default(false),
     PERSISTED_QUERIES_MANIFEST: z.string().min(1).default('persisted-queries.json'),
   })
+  // A hash tag in the prefix (`{tl}:`) would hash every key to one slot: the whole
+  // cache on one node of the cluster, and every batch's keys in one MGET there.
+  .refine((c) => c.REDIS_CLUSTER_NODES === undefined || !c.KEY_PREFIX.includes('{'), {
+    path: ['KEY_PREFIX'],
+    message: 'must not contain "{" with REDIS_CLUSTER_NODES: a hash tag would put every key on one node',
+  })
+  .refine((c) => c.REDIS_CLUSTER_NODES === undefined || c.AUTO_START_SERVICES !== true, {
+    path: ['AUTO_START_SERVICES'],
+    message: 'cannot start a Redis Cluster: start the cluster yourself, or unset REDIS_CLUSTER_NODES',
+  })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
   // write can never outlive the tombstone it is meant to lose against. That bound
@@ -123,8 +145,12 @@ export interface Config {
   env: Env['NODE_ENV'];
   host: string;
   port: number;
-  mysql: { url: string; poolSize: number };
-  redis: { url: string; commandTimeoutMs: number };
+  /**
+   * `replicaUrls`: read replicas, used only for the reads the cache cannot answer
+   * (Redis down); none by default. Each gets a pool of `poolSize`.
+   */
+  mysql: { url: string; poolSize: number; replicaUrls: string[] };
+  redis: { url: string; commandTimeoutMs: number; clusterNodes?: RedisNode[] | undefined };
   cache: CacheSettings;
   logLevel: Env['LOG_LEVEL'];
   instanceId: string;
@@ -139,6 +165,12 @@ export interface Config {
   auth: AuthSettings;
   graphql: GraphQLSettings;
   http: HttpSettings;
+}
+
+/** A Redis Cluster seed node (REDIS_CLUSTER_NODES): ioredis learns the rest of the cluster from it. */
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 export interface HttpSettings {
@@ -257,8 +289,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
-    mysql: { url: e.MYSQL_URL, poolSize: e.MYSQL_POOL_SIZE },
-    redis: { url: e.REDIS_URL, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    mysql: {
+      url: e.MYSQL_URL,
+      poolSize: e.MYSQL_POOL_SIZE,
+      replicaUrls: e.MYSQL_REPLICA_URLS?.split(',').map((u) => u.trim()).filter(Boolean) ?? [],
+    },
+    redis: {
+      url: e.REDIS_URL,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      ...(e.REDIS_CLUSTER_NODES ? { clusterNodes: e.REDIS_CLUSTER_NODES.split(',').map((node) => parseHostPort(node.trim())!) } : {}),
+    },
     cache: {
       keyPrefix: e.KEY_PREFIX,
       policy: e.CACHE_POLICY,
@@ -273,7 +313,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: e.LOG_LEVEL,
     instanceId: e.INSTANCE_ID,
     seedDemoData: e.SEED_DEMO_DATA,
-    autoStartServices: e.AUTO_START_SERVICES ?? e.NODE_ENV === 'development',
+    // It starts a single redis-server, never a cluster.
+    autoStartServices: e.AUTO_START_SERVICES ?? (e.NODE_ENV === 'development' && e.REDIS_CLUSTER_NODES === undefined),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
@@ -305,6 +346,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   };
 }
 
+/** `host:port` (an IPv6 host in brackets: `[::1]:7000`); undefined if it is not one. */
+function parseHostPort(text: string): RedisNode | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s\[\]]+):(\d{1,5})$/.exec(text);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
 function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V> {
   return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, V] => entry[1] !== undefined));
 }
@@ -312,5 +362,5 @@ function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V
 /** Connection strings may carry passwords; never echo one back, even from a malformed URL; nor a secret. */
 function redact(name: string, value: string): string {
   if (name.endsWith('_SECRET')) return '***';
-  return name.endsWith('_URL') ? value.replace(/\/\/([^:@/]*):[^@]*@/, '//$1:***@') : value;
+  return /_URLS?$/.test(name) ? value.replace(/\/\/([^:@/]*):[^@]*@/g, '//$1:***@') : value;
 }

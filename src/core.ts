@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { Cache } from './cache/cache';
-import { RedisCache } from './cache/redis-cache';
+import { createCache, type RedisClient } from './cache/redis-client';
 import { CircuitBreakingCache } from './cache/circuit-breaker';
 import { noMetrics, type CoreMetrics } from './metrics/core-metrics';
 import type { BreakerSettings, CacheSettings, Config, RepairSettings } from './config';
 import type { Database } from './db/client';
+import type { ReadReplicas } from './db/read-replicas';
 import { orders, products, users } from './db/schema';
 import { EventFeed } from './failures/event-feed';
 import { FailureLog } from './failures/failure-log';
@@ -19,7 +19,13 @@ import { UnitOfWork } from './writethrough/unit-of-work';
 
 export interface CoreDeps {
   db: Database;
-  redis: Redis;
+  /**
+   * Read replicas for the reads the cache cannot answer (Redis down or its circuit
+   * open). Everything else reads and writes `db`, the primary.
+   */
+  replicas?: ReadReplicas;
+  /** A single Redis server's client or a cluster's (see cache/redis-client.ts). */
+  redis: RedisClient;
   settings: CacheSettings;
   repair: RepairSettings;
   failureFeedPollMs: number;
@@ -39,7 +45,7 @@ export interface CoreDeps {
 export function createCore(deps: CoreDeps) {
   const { db, redis, settings, instanceId, logger, hooks } = deps;
   const metrics = deps.metrics ?? noMetrics;
-  const redisCache = new RedisCache(redis, metrics);
+  const redisCache = createCache(redis, metrics);
   const circuit = deps.breaker ? new CircuitBreakingCache(redisCache, deps.breaker, { logger, connection: redis }) : undefined;
   const cache: Cache = circuit ?? redisCache;
   const failureLog = new FailureLog(db, logger);
@@ -53,7 +59,17 @@ export function createCore(deps: CoreDeps) {
   });
   const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger, metrics);
   const work = new UnitOfWork(db, writer, hooks, metrics);
-  const repositoryDeps = { db, cache, work, settings, logger, suspects, metrics, ...(hooks ? { hooks } : {}) };
+  const repositoryDeps = {
+    db,
+    cache,
+    work,
+    settings,
+    logger,
+    suspects,
+    metrics,
+    ...(deps.replicas ? { replicas: deps.replicas } : {}),
+    ...(hooks ? { hooks } : {}),
+  };
   const repositories = {
     users: new Repository('user', users, repositoryDeps),
     products: new Repository('product', products, repositoryDeps),

@@ -3,10 +3,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTokenVerifier } from './auth/token-verifier';
 import { issueToken, makeUpSecret } from './auth/tokens';
-import { connectRedis, createRedis } from './cache/client';
+import { connectRedis } from './cache/client';
+import { createRedisClient, pingRedis } from './cache/redis-client';
 import { ConfigError, loadConfig, type Config } from './config';
 import { coreSettings, createCore } from './core';
 import { createDatabase, createPool } from './db/client';
+import { ReadReplicas, replicaName } from './db/read-replicas';
 import { migrateDatabase } from './db/migrate';
 import { ensureServices, ServicesUnavailableError } from './dev/services';
 import { buildGraphQLSchema } from './graphql/schema';
@@ -39,7 +41,14 @@ async function main(): Promise<void> {
 
   const pool = createPool(config.mysql);
   const db = createDatabase(pool);
-  const redis = createRedis(config.redis);
+  // Read replicas, only for the reads Redis cannot answer (see Repository.loadPastCache).
+  // Their pools are lazy: a replica that is down fails its reads, which the primary then answers.
+  const replicaPools = config.mysql.replicaUrls.map((url) => ({ name: replicaName(url), pool: createPool({ url, poolSize: config.mysql.poolSize }) }));
+  const replicas =
+    replicaPools.length > 0 ? new ReadReplicas(replicaPools.map((r) => ({ name: r.name, db: createDatabase(r.pool) }))) : undefined;
+  if (replicas) logger.info({ replicas: replicaPools.map((r) => r.name) }, 'reads that Redis cannot answer go to the read replicas');
+  // A Redis Cluster's client when REDIS_CLUSTER_NODES is set (see cache/redis-client.ts).
+  const redis = createRedisClient(config.redis);
   // ioredis emits an error on every failed reconnect; the circuit breaker logs the
   // outage once, when it starts and when it ends.
   redis.on('error', () => {});
@@ -48,7 +57,7 @@ async function main(): Promise<void> {
   );
 
   const observability = createObservability();
-  const core = createCore({ db, redis, logger, metrics: observability.coreMetrics, ...coreSettings(config) });
+  const core = createCore({ db, ...(replicas ? { replicas } : {}), redis, logger, metrics: observability.coreMetrics, ...coreSettings(config) });
   await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 
@@ -57,7 +66,7 @@ async function main(): Promise<void> {
     mysql: () => pool.query('SELECT 1'),
     redis: async () => {
       if (core.circuit?.state === 'open') throw new Error('circuit open: Redis stopped answering');
-      return redis.ping();
+      return pingRedis(redis);
     },
   };
   const server = await startServer(
@@ -86,6 +95,7 @@ async function main(): Promise<void> {
     await core.stop();
     redis.disconnect();
     await pool.end();
+    await Promise.all(replicaPools.map((r) => r.pool.end()));
   });
 }
 

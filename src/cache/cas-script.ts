@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * The one way anything is written to the cache: a compare-and-set that runs
@@ -68,8 +68,9 @@ declare module 'ioredis' {
 /**
  * Registers the script on a connection. ioredis sends it with EVAL once per socket
  * (which also loads it), then calls it by SHA; after a Redis restart empties the
- * script cache it reloads it on the NOSCRIPT reply.
+ * script cache it reloads it on the NOSCRIPT reply. On a cluster, once per node's
+ * socket: the script touches one key, so any node can run it.
  */
-export function defineCasSet(redis: Redis): void {
+export function defineCasSet(redis: Redis | Cluster): void {
   redis.defineCommand('casSet', { numberOfKeys: 1, lua: CAS_SET_LUA });
 }

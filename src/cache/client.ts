@@ -1,8 +1,11 @@
-import Redis from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
+import type { RedisNode } from '../config';
 
 export interface RedisSettings {
   url: string;
   commandTimeoutMs: number;
+  /** Set: a Redis Cluster client on these seed nodes instead (see cluster-client.ts and redis-client.ts). */
+  clusterNodes?: readonly RedisNode[] | undefined;
 }
 
 /**
@@ -29,8 +32,8 @@ export function createRedis({ url, commandTimeoutMs }: RedisSettings): Redis {
   });
 }
 
-/** Opens the connection and waits until Redis answers commands. */
-export async function connectRedis(redis: Redis): Promise<void> {
+/** Opens the connection (on a cluster, to every master) and waits until Redis answers commands. */
+export async function connectRedis(redis: Redis | Cluster): Promise<void> {
   if (redis.status === 'ready') return;
   await redis.connect();
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../cache/redis-client';
 import type { CoreLogger } from '../writethrough/logger';
 
 /**
@@ -6,11 +6,12 @@ import type { CoreLogger } from '../writethrough/logger';
  * service's key prefix, so that a query registered through one instance is known to
  * all. Apollo's KeyValueCache, over the service's own Redis connection (its timeouts,
  * no offline queue). A store that fails answers "not found": the client then sends
- * the full query again, which is slower, never wrong.
+ * the full query again, which is slower, never wrong. Single-key commands only, so
+ * on a Redis Cluster each goes to the node that holds its key.
  */
 export class PersistedQueryStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly logger: CoreLogger,
   ) {}

@@ -13,7 +13,8 @@ export interface CoreMetrics {
   /** The size of one DataLoader batch. */
   loaderBatch(entity: string, size: number): void;
   redisCall(operation: 'mget' | 'cas_set', seconds: number, ok: boolean): void;
-  mysqlCall(operation: 'select' | 'transaction', seconds: number, ok: boolean): void;
+  /** `replica_select`: a read the cache could not answer, sent to a read replica. */
+  mysqlCall(operation: 'select' | 'replica_select' | 'transaction', seconds: number, ok: boolean): void;
   /** One attempt of one cache write after a commit. */
   cacheWrite(entity: string, outcome: WriteOutcome): void;
   /** How long one attempt's pipeline of a commit's cache writes took. */

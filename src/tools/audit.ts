@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../cache/redis-client';
 import type { Cache } from '../cache/cache';
 import type { CasOutcome } from '../cache/cas-script';
 import type { CasWrite } from '../cache/redis-cache';
@@ -14,8 +14,8 @@ export interface AuditDeps {
   db: Database;
   /** Reads and compare-and-set writes, as the service makes them. */
   cache: Cache;
-  /** For what the Cache interface does not offer: SCAN, and clearing a wrong value. */
-  redis: Redis;
+  /** For what the Cache interface does not offer: SCAN (every master of a cluster), and clearing a wrong value. */
+  redis: RedisClient;
   now?: () => number;
 }
 
@@ -231,11 +231,9 @@ class EntityAudit {
     // one path for all is simpler, and an absent key only sends a reader to MySQL.
     const cleared = new Set<number>();
     if (stale.length > 0) {
-      const pipeline = this.deps.redis.pipeline();
-      for (const s of stale) pipeline.deleteIfUnchanged(this.layout.key(s.id), s.raw);
-      const replies = (await pipeline.exec()) ?? [];
+      const errors = await this.clearAll(stale);
       stale.forEach((s, i) => {
-        const [err] = replies[i] ?? [new Error('no reply from Redis')];
+        const err = errors[i];
         if (err) this.noteFailure(err);
         else cleared.add(s.id);
       });
@@ -254,6 +252,24 @@ class EntityAudit {
       if (isWritten(outcome)) fixed[writes[i]!.kind]++;
       else this.noteFailure(outcome);
     });
+  }
+
+  /**
+   * Clears each wrong value if it is still the one judged; the Error each met, or null.
+   * One pipeline on a single server. A cluster pipeline must hold keys of one node, so
+   * there each is its own command, sent side by side, routed (and redirected) by
+   * ioredis: drift is rare, and a repair's round trips do not matter.
+   */
+  private async clearAll(stale: readonly Suspect[]): Promise<Array<Error | null>> {
+    const { redis } = this.deps;
+    if (isCluster(redis)) {
+      const settled = await Promise.allSettled(stale.map((s) => redis.deleteIfUnchanged(this.layout.key(s.id), s.raw)));
+      return settled.map((r) => (r.status === 'rejected' ? (r.reason instanceof Error ? r.reason : new Error(String(r.reason))) : null));
+    }
+    const pipeline = redis.pipeline();
+    for (const s of stale) pipeline.deleteIfUnchanged(this.layout.key(s.id), s.raw);
+    const replies = (await pipeline.exec()) ?? [];
+    return stale.map((_, i) => (replies[i] ?? [new Error('no reply from Redis')])[0]);
   }
 
   /** MySQL's rows, page by page, for ids the cache has no answer for. */

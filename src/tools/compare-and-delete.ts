@@ -1,4 +1,4 @@
-import type { Redis, Result } from 'ioredis';
+import type { Cluster, Redis, Result } from 'ioredis';
 
 /**
  * Deletes a key only if it still holds exactly the value given: Redis's documented
@@ -28,6 +28,6 @@ declare module 'ioredis' {
   }
 }
 
-export function defineDeleteIfUnchanged(redis: Redis): void {
+export function defineDeleteIfUnchanged(redis: Redis | Cluster): void {
   redis.defineCommand('deleteIfUnchanged', { numberOfKeys: 1, lua: DELETE_IF_UNCHANGED_LUA });
 }

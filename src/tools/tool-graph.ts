@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { connectRedis, createRedis } from '../cache/client';
+import { connectRedis } from '../cache/client';
+import { createRedisClient, type RedisClient } from '../cache/redis-client';
 import type { Config } from '../config';
 import { coreSettings, createCore, type Core } from '../core';
 import { createDatabase, createPool, type Database } from '../db/client';
@@ -9,7 +9,7 @@ import { describeFailure, ToolError } from './tool-error';
 
 export interface ToolGraph {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   core: Core;
   entities: Record<EntityName, CachedEntity>;
   close(): Promise<void>;
@@ -30,7 +30,8 @@ const stderrLogger: CoreLogger = {
  */
 export async function openToolGraph(config: Config): Promise<ToolGraph> {
   const pool = createPool(config.mysql);
-  const redis = createRedis(config.redis);
+  // A cluster's client when REDIS_CLUSTER_NODES is set: the tools work on either.
+  const redis = createRedisClient(config.redis);
   // ioredis reports every failed (re)connect as an 'error' event, and then fails
   // connect() with a bare "Connection is closed": the event says why.
   let lastRedisError: unknown;
@@ -43,7 +44,8 @@ export async function openToolGraph(config: Config): Promise<ToolGraph> {
   };
   try {
     await ping('MySQL', 'MYSQL_URL', () => pool.query('SELECT 1'));
-    await ping('Redis', 'REDIS_URL', () =>
+    const redisVariable = config.redis.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+    await ping('Redis', redisVariable, () =>
       connectRedis(redis).catch((err: unknown) => {
         throw lastRedisError ?? err;
       }),

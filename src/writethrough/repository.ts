@@ -5,6 +5,7 @@ import { CacheUnavailableError } from '../cache/circuit-breaker';
 import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import type { CachePolicy, CacheSettings } from '../config';
 import type { Database } from '../db/client';
+import type { ReadReplicas } from '../db/read-replicas';
 import { translateDatabaseError } from '../db/errors';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import type { PendingWrite } from './cache-writer';
@@ -35,6 +36,11 @@ export interface RepositoryDeps {
   hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
   /** Keys whose cache entry may be stale after a failed write: read from MySQL until repaired. */
   suspects?: { has(entity: string, id: number): boolean };
+  /**
+   * Read replicas, for the reads the cache could not answer (see `loadPastCache`).
+   * None: those reads go to the primary, as every other read does.
+   */
+  replicas?: ReadReplicas;
   metrics?: CoreMetrics;
   now?: () => number;
 }
@@ -66,7 +72,8 @@ export class Repository<T extends VersionedTable> {
   /**
    * A DataLoader batch function: one value per id, in the order given, `null` where
    * no row exists. One MGET; the misses in one SELECT … IN; their backfill in one
-   * pipeline. If Redis fails, the whole batch is read from MySQL and not backfilled.
+   * pipeline. If Redis fails, the whole batch is read from MySQL (a replica, if there
+   * are any) and not backfilled.
    */
   async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
     ids.forEach((id) => assertId(id));
@@ -81,23 +88,74 @@ export class Repository<T extends VersionedTable> {
       this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
-    raws?.forEach((raw, i) => {
+    const bypassed = new Set(ids).size - new Set(trusted).size;
+    if (!raws) {
+      this.countLookups(bypassed, [], new Set(trusted).size);
+      return this.loadPastCache(ids);
+    }
+    raws.forEach((raw, i) => {
       const lookup = this.cacheLayout.read(raw);
       if (lookup.hit) found.set(trusted[i]!, lookup.row);
     });
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
-    const bypassed = new Set(ids).size - new Set(trusted).size;
     this.countLookups(bypassed, [...found.values()], misses.length - bypassed);
     if (misses.length > 0) {
       const readAt = this.now();
+      // The cache answered, so what is read here is written back: from the primary,
+      // never a replica, whose rows may be older than what the cache was just missing.
       const rows = await this.selectByIds(misses);
       rows.forEach((row) => found.set(row.id, row));
-      // Only backfill if the cache answered the read: a cache that just failed would
-      // likely fail again, and the caller has its rows already.
-      const backfill = misses.filter((id) => !this.deps.suspects?.has(this.entity, id));
-      if (raws && backfill.length > 0) await this.backfill(backfill, found, readAt);
+      const backfill = misses.filter((id) => !this.isSuspect(id));
+      if (backfill.length > 0) await this.backfill(backfill, found, readAt);
     }
     return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /**
+   * The cache could not be read (it failed, or its circuit is open): every row comes
+   * from MySQL, and nothing is written back. This path has no backfill, on purpose:
+   * - its rows may come from a replica, which may lag the primary. The compare-and-set
+   *   stops an older version from replacing a newer one, not from filling an empty
+   *   key, so a lagging replica's row would be served from the cache, under a fresh
+   *   TTL, as if it were current;
+   * - a cache that has just failed would most likely fail again, and the caller has
+   *   its rows already.
+   * Replicas take these reads because this is when the primary needs relief most:
+   * every read of every instance lands on MySQL at once. Suspect keys still read the
+   * primary: their last write never reached the cache, and a reader must see it
+   * (read-your-writes), which a lagging replica cannot promise.
+   */
+  private async loadPastCache(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    const unique = [...new Set(ids)];
+    const fromReplica = this.deps.replicas ? unique.filter((id) => !this.isSuspect(id)) : [];
+    const replicaIds = new Set(fromReplica);
+    const fromPrimary = unique.filter((id) => !replicaIds.has(id));
+    const [primaryRows, replicaRows] = await Promise.all([
+      fromPrimary.length > 0 ? this.selectByIds(fromPrimary) : [],
+      fromReplica.length > 0 ? this.selectFromReplica(fromReplica) : [],
+    ]);
+    const found = new Map([...primaryRows, ...replicaRows].map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /**
+   * Reads rows from the next replica. A replica that fails rests, and this read goes
+   * to the primary: a read the primary could answer never fails for a replica's sake.
+   */
+  private async selectFromReplica(ids: readonly number[]): Promise<Array<Row<T>>> {
+    const replica = this.deps.replicas?.next();
+    if (!replica) return this.selectByIds(ids);
+    try {
+      return await this.select(replica.db, ids, 'replica_select');
+    } catch (err) {
+      this.deps.replicas!.failed(replica);
+      this.deps.logger.warn({ err, entity: this.entity, replica: replica.name }, 'replica read failed; reading from the primary');
+      return this.selectByIds(ids);
+    }
+  }
+
+  private isSuspect(id: number): boolean {
+    return this.deps.suspects?.has(this.entity, id) ?? false;
   }
 
   async create(values: NewRow<T>): Promise<Row<T>> {
@@ -228,21 +286,28 @@ export class Repository<T extends VersionedTable> {
     }
   }
 
-  /** Reads rows straight from MySQL, past the cache (for repairs, audits and the misses of `load`). */
+  /**
+   * Reads rows straight from the primary, past the cache (for repairs, audits, the
+   * misses of `load` and, without replicas, reads the cache could not answer).
+   */
   async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
     try {
-      const rows = await timed(
-        () =>
-          this.deps.db
-            .select()
-            .from(this.table as MySqlTable)
-            .where(inArray(this.table.id, [...ids])),
-        (seconds, ok) => this.metrics.mysqlCall('select', seconds, ok),
-      );
-      return rows as Array<Row<T>>;
+      return await this.select(this.deps.db, ids, 'select');
     } catch (err) {
       throw translateDatabaseError(err, this.entity);
     }
+  }
+
+  private async select(db: Database, ids: readonly number[], operation: 'select' | 'replica_select'): Promise<Array<Row<T>>> {
+    const rows = await timed(
+      () =>
+        db
+          .select()
+          .from(this.table as MySqlTable)
+          .where(inArray(this.table.id, [...ids])),
+      (seconds, ok) => this.metrics.mysqlCall(operation, seconds, ok),
+    );
+    return rows as Array<Row<T>>;
   }
 
   /** Zero rows matched: either the row is gone or its version moved on. */

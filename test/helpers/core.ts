@@ -1,11 +1,14 @@
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
 import { connectRedis, createRedis } from '../../src/cache/client';
-import type { BreakerSettings, CacheSettings, RepairSettings } from '../../src/config';
+import { createRedisCluster } from '../../src/cache/cluster-client';
+import { isCluster, type RedisClient } from '../../src/cache/redis-client';
+import type { BreakerSettings, CacheSettings, RedisNode, RepairSettings } from '../../src/config';
 import { createCore, type Core } from '../../src/core';
 import { createObservability } from '../../src/metrics/observability';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
+import type { ReadReplicas } from '../../src/db/read-replicas';
 import type { CoreLogger } from '../../src/writethrough/logger';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
 import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from './database';
@@ -23,13 +26,14 @@ export class StatementLog implements DrizzleLogger {
 
 export const silentLogger: CoreLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
-export interface TestCore {
+/** `R`: the client the core runs on, a single server's (the default) or a cluster's. */
+export interface TestCore<R extends RedisClient = Redis> {
   core: Core;
   /** The metrics the core reports into (bind it to serve /metrics and cacheStatus). */
   observability: ReturnType<typeof createObservability>;
   db: Database;
   pool: Pool;
-  redis: Redis;
+  redis: R;
   database: TestDatabase;
   settings: CacheSettings;
   statements: StatementLog;
@@ -66,6 +70,8 @@ export interface TestCoreOptions {
   database?: TestDatabase;
   /** Put the circuit breaker in front of Redis, as main.ts does (default: none, every call waits for Redis). */
   breaker?: Partial<BreakerSettings>;
+  /** Read replicas for the reads the cache cannot answer (their pools are the caller's to close). */
+  replicas?: ReadReplicas;
 }
 
 /**
@@ -74,13 +80,23 @@ export interface TestCoreOptions {
  * (`SHOW SESSION STATUS LIKE 'Questions'`) counts every statement the core sends.
  */
 export async function createTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
+  const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
+  return buildTestCore(redis, options);
+}
+
+/** The same graph on a Redis Cluster (a private one: see redis-cluster.ts), as REDIS_CLUSTER_NODES makes main.ts build. */
+export async function createClusterTestCore(seeds: RedisNode[], options: Omit<TestCoreOptions, 'redisUrl'> = {}): Promise<TestCore<Cluster>> {
+  const cluster = createRedisCluster({ url: REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500, clusterNodes: seeds });
+  return buildTestCore(cluster, options);
+}
+
+async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreOptions): Promise<TestCore<R>> {
+  redis.on('error', () => {}); // faults are the point of some tests; each command reports its own error
+  await connectRedis(redis);
   const database = options.database ?? (await createTestDatabase());
   const pool = createPool({ url: throughPort(database.url, options.mysqlThroughPort), poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
   const db = createDatabase(pool, statements);
-  const redis = createRedis({ url: options.redisUrl ?? REDIS_URL, commandTimeoutMs: options.commandTimeoutMs ?? 500 });
-  redis.on('error', () => {}); // faults are the point of some tests; each command reports its own error
-  await connectRedis(redis);
   const settings: CacheSettings = {
     keyPrefix: options.keyPrefix ?? testKeyPrefix(),
     ttlSeconds: 3600,
@@ -95,6 +111,7 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
   const core = createCore({
     metrics: observability.coreMetrics,
     db,
+    ...(options.replicas ? { replicas: options.replicas } : {}),
     redis,
     settings,
     repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
@@ -127,8 +144,9 @@ export async function createTestCore(options: TestCoreOptions = {}): Promise<Tes
     serverStatements,
     async close() {
       await core.stop();
-      // Leave the shared Redis as it was found (the keys would expire anyway).
-      if (redis.status === 'ready') {
+      // Leave the shared Redis as it was found (the keys would expire anyway). A
+      // cluster is the test's own, and goes with its keys.
+      if (!isCluster(redis) && redis.status === 'ready') {
         for await (const keys of redis.scanStream({ match: `${settings.keyPrefix}*`, count: 1000 })) {
           if ((keys as string[]).length > 0) await redis.unlink(...(keys as string[]));
         }

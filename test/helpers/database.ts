@@ -15,16 +15,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A new, migrated database of the caller's own; `drop()` removes it. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A new, migrated database of the caller's own; `drop()` removes it. On MYSQL_URL's
+ * server, or on `serverUrl` (`mysql://…/`, e.g. a private server the test started).
+ */
+export async function createTestDatabase(serverUrl = MYSQL_SERVER_URL): Promise<TestDatabase> {
   const name = `tl_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
-  const url = `${MYSQL_SERVER_URL}${name}`;
+  const url = `${serverUrl}${name}`;
   await migrateDatabase(url);
   return {
     name,
     url,
     drop: async () => {
-      const connection = await mysql.createConnection(MYSQL_SERVER_URL);
+      const connection = await mysql.createConnection(serverUrl);
       try {
         await connection.query(`DROP DATABASE IF EXISTS \`${name}\``);
       } finally {

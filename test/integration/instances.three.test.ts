@@ -1,141 +1,29 @@
 import Redis from 'ioredis';
-import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
-import { pollUntil } from '../helpers/poll';
-import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { ServiceResources, type ServiceProcess } from '../helpers/service-process';
+import { startPrivateRedis } from '../helpers/redis-server';
+import { describeThreeInstances } from './shared/three-instances';
 
 /**
- * Three service processes on one MySQL database and one Redis, clients spread across
- * them: nothing that must be shared lives in a process. Concurrent writes through
- * different instances leave the newest version cached; one subscriber hears every
- * instance's failures; each failure is repaired once, by whichever instance claims it.
+ * Three service processes on one MySQL database and one Redis. Breaking the cache is
+ * killing that Redis; restoring it, restarting it (it keeps nothing, so what it held
+ * is gone: the repairs set the keys again).
  */
-const resources = new ServiceResources();
-const subscribers: Subscriber[] = [];
-let redis: PrivateRedis;
-let database: { name: string; url: string };
-let keyPrefix: string;
-let instances: Instance[];
-
-interface Instance {
-  name: string;
-  service: ServiceProcess;
-  wsUrl: string;
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
-}
-
-async function startInstance(env: Record<string, string>, name: string): Promise<Instance> {
-  const service = resources.start({ ...env, INSTANCE_ID: name });
-  const url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
-  const token = await resources.token(['read', 'write', 'admin']);
-  const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-    return res.json();
-  };
-  return { name, service, wsUrl: url.replace(/^http/, 'ws'), gql };
-}
-
-const RENAME = 'mutation($id: ID!, $name: String!) { updateUser(id: $id, input: { name: $name }) { version name } }';
-
-async function inMysql<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const connection = await mysql.createConnection(database.url);
-  try {
-    return (await connection.query(sql, params))[0] as T[];
-  } finally {
-    await connection.end();
-  }
-}
-
-async function cachedUser(id: number): Promise<{ v: number; row: { name: string } } | null> {
+describeThreeInstances('one Redis', async () => {
+  const redis = await startPrivateRedis();
   const client = new Redis(redis.url, { lazyConnect: true });
-  try {
-    await client.connect();
-    const raw = await client.get(`${keyPrefix}user:${id}`);
-    return raw === null ? null : JSON.parse(raw);
-  } finally {
-    client.disconnect();
-  }
-}
-
-beforeAll(async () => {
-  redis = await startPrivateRedis();
-  database = resources.database();
-  keyPrefix = resources.keyPrefix();
-  const env = {
-    MYSQL_URL: database.url,
-    REDIS_URL: redis.url,
-    KEY_PREFIX: keyPrefix,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    REDIS_COMMAND_TIMEOUT_MS: '100',
-    CACHE_WRITE_RETRIES: '0',
-    FAILURE_FEED_POLL_MS: '100',
-    REPAIR_INTERVAL_MS: '100',
-    REPAIR_MAX_BACKOFF_MS: '500',
+  return {
+    env: { REDIS_URL: redis.url },
+    async get(key) {
+      if (client.status === 'wait' || client.status === 'end') await client.connect();
+      return client.get(key);
+    },
+    breakWrites: async () => {
+      client.disconnect();
+      await redis.kill();
+    },
+    restoreWrites: () => redis.restart(),
+    async dispose() {
+      client.disconnect();
+      await redis.kill();
+    },
   };
-  // The first one migrates the database and seeds users 1 to 3; the others find them.
-  const a = await startInstance(env, 'instance-a');
-  const [b, c] = await Promise.all([startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-b'), startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-c')]);
-  instances = [a, b, c];
-}, 60_000);
-
-afterAll(async () => {
-  for (const s of subscribers) await s.dispose();
-  await resources.cleanUp();
-  await redis?.kill();
-});
-
-describe('three instances', () => {
-  it('leave the newest version in the cache after 30 concurrent updates of one row through all three', async () => {
-    const [before] = await inMysql<{ version: number }>('SELECT version FROM users WHERE id = 1');
-    const answers = await Promise.all(
-      Array.from({ length: 30 }, (_, i) => instances[i % 3]!.gql(RENAME, { id: '1', name: `update ${i} via ${instances[i % 3]!.name}` })),
-    );
-    expect(answers.every((a) => a.errors === undefined)).toBe(true);
-    // Each update got its own version: 30 distinct versions, the last one MySQL's.
-    const versions = answers.map((a) => a.data.updateUser.version as number).sort((x, y) => x - y);
-    expect(versions).toEqual(Array.from({ length: 30 }, (_, i) => before!.version + i + 1));
-
-    const [final] = await inMysql<{ version: number; name: string }>('SELECT version, name FROM users WHERE id = 1');
-    expect(final!.version).toBe(before!.version + 30);
-    expect(await cachedUser(1)).toMatchObject({ v: final!.version, row: { name: final!.name } });
-    // And every instance reads it back from that key.
-    for (const instance of instances) {
-      expect((await instance.gql('{ user(id: "1") { version name } }')).data.user).toEqual({ version: final!.version, name: final!.name });
-    }
-  });
-
-  it("tells one subscriber every instance's failed cache writes, and repairs each exactly once", async () => {
-    const { data } = await instances[0]!.gql('{ cacheStatus { lastEventId } }');
-    const subscriber = subscribeToFailures(instances[0]!.wsUrl, { after: data.cacheStatus.lastEventId }, { token: await resources.token(['admin']) });
-    subscribers.push(subscriber);
-
-    await redis.kill();
-    // Two writes through each instance while Redis is gone: six committed writes whose cache update fails.
-    for (const [i, instance] of instances.entries()) {
-      for (const id of ['2', '3']) expect((await instance.gql(RENAME, { id, name: `${instance.name} wrote ${i}` })).errors).toBeUndefined();
-    }
-    const failures = [];
-    for (let i = 0; i < 6; i++) failures.push(await subscriber.next(5_000));
-    expect(failures.map((f) => f.instance)).toEqual(['instance-a', 'instance-a', 'instance-b', 'instance-b', 'instance-c', 'instance-c']);
-    expect(failures.every((f) => f.repairedAt === null)).toBe(true);
-
-    await redis.restart();
-    const repairs = [];
-    for (let i = 0; i < 6; i++) repairs.push(await subscriber.next(10_000));
-    expect(repairs.every((r) => r.repairedAt !== null && instances.some((x) => x.name === r.repairedBy))).toBe(true);
-    expect(new Set(repairs.map((r) => r.failureId))).toEqual(new Set(failures.map((f) => f.failureId)));
-    await pollUntil('no unrepaired failures', async () => (await instances[1]!.gql('{ unrepairedWriteThroughFailures { id } }')).data.unrepairedWriteThroughFailures.length === 0);
-
-    // Once each: a failure marked repaired is no longer claimable, so these counts are final.
-    const counts = await inMysql<{ failure_id: number; n: number }>(
-      "SELECT failure_id, COUNT(*) AS n FROM write_through_events WHERE kind = 'repaired' GROUP BY failure_id",
-    );
-    expect(counts.map((c) => Number(c.n))).toEqual([1, 1, 1, 1, 1, 1]);
-    // The cache holds what MySQL holds for both rows.
-    const rows = await inMysql<{ id: number; version: number; name: string }>('SELECT id, version, name FROM users WHERE id IN (2, 3) ORDER BY id');
-    for (const row of rows) expect(await cachedUser(row.id)).toMatchObject({ v: row.version, row: { name: row.name } });
-  });
 });
