@@ -36,6 +36,15 @@ function driverError(err: unknown): DriverError | undefined {
 }
 
 /**
+ * A transaction InnoDB rolled back to break a deadlock, or one that waited too long
+ * for a lock: nothing of it was applied, so running it again is safe.
+ */
+export function isLockConflict(err: unknown): boolean {
+  const code = driverError(err)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
+}
+
+/**
  * Turns a MySQL failure into the error a caller can act on. Errors that are already
  * ours pass through; anything unrecognised is returned unchanged (an internal error,
  * logged in full and masked in responses).

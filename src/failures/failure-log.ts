@@ -1,9 +1,13 @@
 import { and, asc, eq, gt, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { isLockConflict } from '../db/errors';
 import { writeThroughEvents as events, writeThroughFailures as failures } from '../db/schema';
 import type { FailedWrite, FailureReporter } from '../writethrough/failures';
 import type { CoreLogger } from '../writethrough/logger';
 import type { FailureEvent } from './failure-event';
+
+/** A deadlock is resolved at once; a lock wait timeout takes innodb_lock_wait_timeout each. */
+const LOCK_CONFLICT_ATTEMPTS = 3;
 
 /**
  * The durable record of failed cache writes, in MySQL: Redis is the part that
@@ -27,7 +31,7 @@ export class FailureLog implements FailureReporter {
    */
   async report(failure: FailedWrite): Promise<void> {
     try {
-      this.notify(await this.insert(failure));
+      this.notify(await this.insertRetryingLockConflicts(failure));
     } catch (err) {
       this.pending.push(failure);
       this.logger.error({ err, failure }, 'could not record a failed cache write in MySQL; keeping it to retry');
@@ -86,6 +90,23 @@ export class FailureLog implements FailureReporter {
   async countUnrepaired(): Promise<number> {
     const [row] = await this.db.select({ n: sql<number>`COUNT(*)` }).from(failures).where(isNull(failures.repairedAt));
     return Number(row?.n ?? 0);
+  }
+
+  /**
+   * A repair worker claiming due failures locks rows of the same table; the two can
+   * deadlock (RepairQueue.claim reads at READ COMMITTED to make that rare, not
+   * impossible). InnoDB then rolls one back whole, so the record is simply tried
+   * again: it must be in MySQL before the mutation answers, not at the next repair round.
+   */
+  private async insertRetryingLockConflicts(failure: FailedWrite): Promise<FailureEvent> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.insert(failure);
+      } catch (err) {
+        if (attempt >= LOCK_CONFLICT_ATTEMPTS || !isLockConflict(err)) throw err;
+        this.logger.warn({ err, failure, attempt }, 'recording a failed cache write met a lock conflict; trying again');
+      }
+    }
   }
 
   private async insert(failure: FailedWrite): Promise<FailureEvent> {

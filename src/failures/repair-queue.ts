@@ -35,7 +35,11 @@ export class RepairQueue {
           .where(inArray(failures.id, due.map((f) => f.id)));
       }
       return due;
-    });
+      // READ COMMITTED: the claim locks the rows it takes and no gaps between them.
+      // Under REPEATABLE READ its range scan took next-key locks on the due index,
+      // and a failure being recorded meanwhile (an INSERT into that gap) deadlocked
+      // with it: InnoDB rolled the INSERT back, and the record missed its mutation.
+    }, { isolationLevel: 'read committed' });
   }
 
   /** Marks the failures repaired and appends a 'repaired' event for each, in one transaction. */
