@@ -1,18 +1,21 @@
 /**
  * `npm run bench`: the HTTP benchmark. Starts its own redis-server and one service
  * process per cache policy (write-through, invalidate, off) plus the no-I/O floor
- * (bench/floor-server.ts), all on the service's default executor, and for scenario 6
+ * (bench/floor-server.ts), all on the service's default executor, for scenario 6
  * the write-through, off and floor processes once more on the other executor (see
- * scenarios/executors.ts), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
- * server); seeds and warms them, runs the six scenarios of bench/scenarios/ and
- * writes bench/results.md, bench/results.json, bench/results.svg and
- * bench/results-executors.svg. Everything it started is stopped (by PID) and the
+ * scenarios/executors.ts), and for scenario 7 a private 3-master Redis Cluster
+ * (lib/cluster.ts) with a write-through service on it, all on one fresh database
+ * (`tl_bench_<ts>` on MYSQL_URL's server); seeds and warms them, runs the seven
+ * scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
+ * bench/results.svg, bench/results-executors.svg and bench/results-cluster.svg.
+ * Everything it started is stopped (by PID), the cluster's directory removed and the
  * database dropped at the end, or on Ctrl-C.
  *
  * `npm run bench -- 1 3` runs only those scenarios (and writes no report files).
  * BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS (the load
  * runs), BENCH_EXECUTOR_ROUNDS (scenario 6's rounds; default 3, or BENCH_ROUNDS if
- * fewer), BENCH_POST_WRITE_M, BENCH_USERS and BENCH_CHUNK change the plan.
+ * fewer), BENCH_CLUSTER_ROUNDS (scenario 7's; the same default), BENCH_POST_WRITE_M,
+ * BENCH_USERS and BENCH_CHUNK change the plan.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -23,6 +26,7 @@ import { LOAD_PLAN } from './lib/plan';
 import { printScenario, writeReport, type ScenarioResult } from './lib/report';
 import { setUp, type Bench } from './lib/setup';
 import { fmt } from './lib/stats';
+import { CLUSTER_VARIANTS, clusterScenario } from './scenarios/cluster';
 import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
 import { postWrite } from './scenarios/post-write';
 import { roundTrips } from './scenarios/round-trips';
@@ -35,8 +39,8 @@ const printRun = (query: string, variant: string, r: LoadResult) =>
   console.log(`    ${query} · ${variant}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms`);
 
 /**
- * In this order: the read scenarios (6 included) before the writes of 4, which go
- * through one service's cache and leave the other services' caches behind MySQL.
+ * In this order: the read scenarios (6 and 7 included) before the writes of 4, which
+ * go through one service's cache and leave the other services' caches behind MySQL.
  * The report lists them by number.
  */
 const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promise<ScenarioResult> }> = [
@@ -44,6 +48,7 @@ const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promi
   { id: '2', title: 'Post-write misses', run: postWrite },
   { id: '3', title: 'Read throughput and latency', run: (b) => throughput(b, printRun) },
   { id: '6', title: 'Compiled execution', run: (b) => executorsScenario(b, printRun) },
+  { id: '7', title: 'Redis Cluster', run: (b) => clusterScenario(b, printRun) },
   { id: '4', title: 'Write overhead', run: (b) => writeOverhead(b, printRun) },
   { id: '5', title: 'Warm-up and memory', run: warmUp },
 ];
@@ -59,6 +64,8 @@ async function main(): Promise<void> {
     floor: true,
     // Scenario 6's processes on the other executor (those on the default are the plain ones).
     executors: selected.some((s) => s.id === '6') ? EXECUTOR_KEYS : [],
+    // Scenario 7's private Redis Cluster and the write-through service on it.
+    cluster: selected.some((s) => s.id === '7'),
     log: (l) => console.log(`  ${l}`),
   });
   let stopping = false;
@@ -95,9 +102,12 @@ async function main(): Promise<void> {
   if (selected.length === SCENARIOS.length) {
     const paths = { md: resolve(HERE, 'results.md'), json: resolve(HERE, 'results.json'), svg: resolve(HERE, 'results.svg') };
     const executorsSvg = resolve(HERE, 'results-executors.svg');
+    const clusterSvg = resolve(HERE, 'results-cluster.svg');
     const findings = resolve(HERE, 'findings.md');
     const compiled = results.find((r) => r.id === '6')!;
     compiled.chart = basename(executorsSvg);
+    const cluster = results.find((r) => r.id === '7')!;
+    cluster.chart = basename(clusterSvg);
     writeReport(
       paths,
       { date: new Date().toISOString(), machine, seconds, settings: { ...LOAD_PLAN } },
@@ -106,7 +116,8 @@ async function main(): Promise<void> {
     );
     writeChart(paths.svg, results.find((r) => r.id === '3')!);
     writeExecutorChart(executorsSvg, compiled);
-    console.log(`wrote ${paths.md}, ${paths.json}, ${paths.svg} and ${executorsSvg}`);
+    writeClusterChart(clusterSvg, cluster);
+    console.log(`wrote ${paths.md}, ${paths.json}, ${paths.svg}, ${executorsSvg} and ${clusterSvg}`);
   }
   const missed = results.flatMap((r) => r.targets.filter((t) => !t.met).map((t) => `${r.id}: ${t.target}`));
   console.log(missed.length ? `targets missed:\n  ${missed.join('\n  ')}` : 'every target met');
@@ -144,6 +155,23 @@ function writeExecutorChart(path: string, compiled: ScenarioResult): void {
         color: variantExecutor(label) === 'jit' ? '#2f6fdf' : '#d9822b',
       })),
     })),
+  );
+}
+
+/** Scenario 7: users(ids: 100) on one Redis and on the 3-master cluster. */
+function writeClusterChart(path: string, cluster: ScenarioResult): void {
+  const data = cluster.data as { results: Record<string, { rps: number; p50: number; p99: number }> };
+  const short: Record<string, string> = { [CLUSTER_VARIANTS.single]: 'one Redis', [CLUSTER_VARIANTS.cluster]: 'cluster (3 masters)' };
+  writeBarChart(
+    path,
+    `users(ids: 100), warm write-through cache, at ${LOAD_PLAN.connections} connections (higher is better; p50 and p99 below each bar)`,
+    'req/s',
+    [
+      {
+        title: 'users(ids: 100)',
+        bars: Object.entries(data.results).map(([label, a]) => ({ label: short[label] ?? label, value: a.rps, note: `p50 ${fmt(a.p50)} · p99 ${fmt(a.p99)} ms` })),
+      },
+    ],
   );
 }
 

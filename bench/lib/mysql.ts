@@ -52,3 +52,28 @@ export async function createBenchDatabase(serverUrl: string, name = `tl_bench_${
     },
   };
 }
+
+/**
+ * The id of the latest statement of each connection using `database`, by connection
+ * id: MariaDB's information_schema.PROCESSLIST.QUERY_ID. Unlike the global counters
+ * of status(), it is not moved by clients of other databases on the same server (a
+ * test suite, a dev server); it tells whether a connection ran anything, not how
+ * much. Undefined on a server without that column (MySQL).
+ */
+export async function connectionQueryIds(admin: mysql.Connection, database: string): Promise<Map<number, number> | undefined> {
+  try {
+    const [rows] = await admin.query('SELECT ID AS id, QUERY_ID AS q FROM information_schema.PROCESSLIST WHERE DB = ?', [database]);
+    return new Map((rows as Array<{ id: number; q: number }>).map((r) => [Number(r.id), Number(r.q)]));
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ER_BAD_FIELD_ERROR') return undefined;
+    throw err;
+  }
+}
+
+/** The connections that ran a statement between two connectionQueryIds() readings, or came or went. */
+export function connectionsThatRan(before: Map<number, number>, after: Map<number, number>): number {
+  let ran = 0;
+  for (const [id, q] of after) if (before.get(id) !== q) ran++;
+  for (const id of before.keys()) if (!after.has(id)) ran++;
+  return ran;
+}

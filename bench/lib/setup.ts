@@ -1,6 +1,7 @@
 import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import type { CachePolicy } from '../../src/config';
 import { loadConfig } from '../../src/config';
+import { startBenchCluster, type BenchCluster } from './cluster';
 import type { Servers } from './counters';
 import { createBenchDatabase, type BenchDatabase } from './mysql';
 import { DEFAULT_EXECUTOR, startFloor, startService, type BenchProcess, type Executor } from './processes';
@@ -18,6 +19,11 @@ export interface Bench extends Servers {
   /** One service per cache policy asked for, all on the same database and private Redis, each with its own key prefix. */
   services: Partial<Record<CachePolicy, BenchProcess>>;
   floor?: BenchProcess;
+  /**
+   * Scenario 7's: a private 3-master Redis Cluster, and a write-through service on it
+   * (REDIS_CLUSTER_NODES set, its own key prefix, the same database), its cache warmed.
+   */
+  cluster?: { nodes: BenchCluster; service: BenchProcess };
   /** The service of this policy (it must have been started), on the service's default executor. */
   service(policy: CachePolicy): BenchProcess;
   /**
@@ -25,7 +31,7 @@ export interface Bench extends Servers {
    * plain policy's (or the floor's) process when the key names the default executor.
    */
   variant(key: VariantKey): BenchProcess;
-  /** Stops every process the bench started (by PID), drops the database; the private Redis goes with its keys. */
+  /** Stops every process the bench started (by PID), drops the database; the private Redis (and cluster) goes with its keys. */
   tearDown(): Promise<void>;
 }
 
@@ -39,6 +45,8 @@ export interface SetUpOptions {
    * not another one.
    */
   executors?: VariantKey[];
+  /** Also start a private Redis Cluster and a write-through service on it (`Bench.cluster`). */
+  cluster?: boolean;
   /** Node flags per process name (a policy, 'floor', or a key of `executors`), e.g. for --cpu-prof. */
   nodeArgs?: Partial<Record<string, string[]>>;
   /** Extra environment per process name, as for `nodeArgs`. */
@@ -58,7 +66,12 @@ interface Launch {
   name: string;
   policy: CachePolicy | 'floor';
   executor?: Executor;
+  /** More environment (the cluster service's REDIS_CLUSTER_NODES). */
+  env?: Record<string, string>;
 }
+
+/** The name (and so the key prefix, tlb:cluster:) of the write-through service on the cluster. */
+export const CLUSTER_SERVICE = 'cluster';
 
 function launches(options: SetUpOptions): { launch: Launch[]; aliases: Map<VariantKey, string> } {
   const launch: Launch[] = options.policies.map((policy) => ({ name: policy, policy }));
@@ -78,12 +91,35 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
   const started: BenchProcess[] = [];
   let redis: BenchRedis | undefined;
   let db: BenchDatabase | undefined;
-  const tearDown = async () => {
-    const results = await Promise.allSettled(started.map((p) => p.stop()));
-    await db?.drop().catch((err: unknown) => console.error('could not drop the bench database:', err));
-    await redis?.stop();
-    results.forEach((r) => r.status === 'rejected' && console.error('could not stop a process:', r.reason));
+  let cluster: BenchCluster | undefined;
+  // Started alongside the rest; its nodes are stopped whether it came up or not.
+  const clusterStarting = options.cluster ? startBenchCluster(3, log).then((c) => (cluster = c)) : undefined;
+  clusterStarting?.catch(() => {}); // awaited below, and by tearDown
+  let tornDown: Promise<void> | undefined;
+  // Once only, whoever asks first (a failed start, Ctrl-C while starting, the caller).
+  const tearDown = () =>
+    (tornDown ??= (async () => {
+      const results = await Promise.allSettled(started.map((p) => p.stop()));
+      await db?.drop().catch((err: unknown) => console.error('could not drop the bench database:', err));
+      await redis?.stop();
+      await clusterStarting?.catch(() => {});
+      await cluster?.stop().catch((err: unknown) => console.error('could not stop the Redis Cluster:', err));
+      results.forEach((r) => r.status === 'rejected' && console.error('could not stop a process:', r.reason));
+    })());
+  // Ctrl-C while starting (which takes a while: seeding, the services, warming): stop
+  // what has been started, drop the database, remove the cluster's directory. Once
+  // started, the caller's own handler takes over.
+  // Later signals are ignored, not fatal: `npm run`/npx forward Ctrl-C to a process
+  // that has had it from the terminal already.
+  let interrupting = false;
+  const interrupted = () => {
+    if (interrupting) return;
+    interrupting = true;
+    console.error('\ninterrupted while starting: stopping what was started and dropping the database');
+    void tearDown().finally(() => process.exit(130));
   };
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
   try {
     redis = await startBenchRedis();
     db = await createBenchDatabase(mysqlServerUrl());
@@ -92,10 +128,15 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
     const jwtSecret = makeUpSecret();
     const token = await issueToken(jwtSecret, ['read', 'write'], { subject: 'bench', expiresIn: '2h' });
     const { launch, aliases } = launches(options);
+    if (clusterStarting) {
+      const nodes = await clusterStarting;
+      launch.push({ name: CLUSTER_SERVICE, policy: 'write-through', env: { REDIS_CLUSTER_NODES: nodes.seeds } });
+    }
     // Started side by side: each takes about a second, most of it loading code.
     const outcomes = await Promise.allSettled(
-      launch.map(({ name, policy, executor }) => {
-        const common = { nodeArgs: options.nodeArgs?.[name] ?? [], ...(executor ? { executor } : {}), ...(options.env?.[name] ? { env: options.env[name] } : {}) };
+      launch.map(({ name, policy, executor, env }) => {
+        const extraEnv = { ...env, ...options.env?.[name] };
+        const common = { nodeArgs: options.nodeArgs?.[name] ?? [], ...(executor ? { executor } : {}), ...(Object.keys(extraEnv).length ? { env: extraEnv } : {}) };
         return policy === 'floor'
           ? startFloor({ name, jwtSecret, ...common })
           : startService({ name, policy, mysqlUrl: db!.url, redisUrl: redis!.url, jwtSecret, ...common });
@@ -115,6 +156,7 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
       token,
       services,
       ...(floor ? { floor } : {}),
+      ...(cluster ? { cluster: { nodes: cluster, service: byName.get(CLUSTER_SERVICE)! } } : {}),
       service(policy) {
         const s = services[policy];
         if (!s) throw new Error(`no ${policy} service was started`);
@@ -130,5 +172,8 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
   } catch (err) {
     await tearDown();
     throw err;
+  } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
   }
 }
