@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CachePolicy, ExecutorSettings } from '../../src/config';
 import { loadConfig } from '../../src/config';
-import { freePort } from './ports';
+import { freePort } from '../../src/dev/free-port';
 
 const ROOT = resolve(__dirname, '../..');
 

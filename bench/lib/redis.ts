@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Redis from 'ioredis';
-import { freePort } from './ports';
+import { freePort } from '../../src/dev/free-port';
 
 /**
  * A redis-server of the bench's own, so that INFO commandstats and INFO memory see

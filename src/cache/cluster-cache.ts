@@ -4,7 +4,7 @@ import type { Cache } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 import { ClusterNotReadyError } from './cluster-not-ready-error';
 import type { CasWrite } from './redis-cache';
-import { groupByNode, type NodeBatch } from './slot-groups';
+import { groupByNode, type NodeBatch, type SlotGroup } from './slot-groups';
 
 /**
  * The cache on a Redis Cluster: the same contract as RedisCache (see cache.ts), with
@@ -53,13 +53,15 @@ export class ClusterCache implements Cache {
         const pipeline = this.cluster.pipeline();
         for (const group of groups) pipeline.mget(...group.keys);
         const replies = await execOnOneNode(pipeline);
-        await Promise.all(
-          groups.map(async (group, i) => {
-            const reply = await this.followIfRedirected(replies?.[i], () => this.cluster.mget(...group.keys));
-            const found = reply as Array<string | null>;
-            group.positions.forEach((position, j) => (values[position] = found[j] ?? null));
-          }),
-        );
+        const place = (group: SlotGroup, found: Array<string | null>) => group.positions.forEach((position, j) => (values[position] = found[j] ?? null));
+        // The usual case, every reply in hand, stays synchronous: no promise per slot group.
+        const resent: Array<Promise<void>> = [];
+        groups.forEach((group, i) => {
+          const reply = replies?.[i];
+          if (reply && !reply[0]) return place(group, reply[1] as Array<string | null>);
+          resent.push(this.followIfRedirected(reply, () => this.cluster.mget(...group.keys)).then((found) => place(group, found as Array<string | null>)));
+        });
+        await Promise.all(resent);
       }),
     );
     return values;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import mysql from 'mysql2/promise';
-import { freePort } from './free-port';
+import { freePort } from '../../src/dev/free-port';
 import { pollUntil } from './poll';
 
 /**

@@ -90,6 +90,28 @@ export function testDatabaseName(): string {
   return `tl_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
 }
 
+/** A service process started by {@link ServiceResources.instance}. */
+export interface ServiceInstance {
+  name: string;
+  service: ServiceProcess;
+  url: string;
+  wsUrl: string;
+  /** With a token of every scope. */
+  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
+}
+
+/**
+ * Settings that make failed cache writes quick to happen and to repair: a 100 ms
+ * Redis timeout, no retries, the feed polled and repairs run every 100 ms.
+ */
+export const QUICK_FAILURES: Record<string, string> = {
+  REDIS_COMMAND_TIMEOUT_MS: '100',
+  CACHE_WRITE_RETRIES: '0',
+  FAILURE_FEED_POLL_MS: '100',
+  REPAIR_INTERVAL_MS: '100',
+  REPAIR_MAX_BACKOFF_MS: '500',
+};
+
 /**
  * What a test file's service processes use — the processes, their databases and key
  * prefixes — so that one `cleanUp()` in `afterAll` kills, drops and deletes it all.
@@ -129,6 +151,21 @@ export class ServiceResources {
     const name = testDatabaseName();
     this.databases.push(name);
     return { name, url: `${MYSQL_SERVER_URL}${name}` };
+  }
+
+  /**
+   * Starts one of several instances on shared data (`env` names its MySQL, Redis and
+   * key prefix), as INSTANCE_ID `name`, and resolves once it serves.
+   */
+  async instance(env: Record<string, string>, name: string): Promise<ServiceInstance> {
+    const service = this.start({ PORT: '0', HOST: '127.0.0.1', ...env, INSTANCE_ID: name });
+    const url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
+    const token = await this.token(['read', 'write', 'admin']);
+    const gql = async (query: string, variables?: Record<string, unknown>) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
+      return res.json();
+    };
+    return { name, service, url, wsUrl: url.replace(/^http/, 'ws'), gql };
   }
 
   token(scopes: Scope[]): Promise<string> {

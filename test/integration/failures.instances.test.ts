@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { ServiceResources, type ServiceProcess } from '../helpers/service-process';
+import { QUICK_FAILURES, ServiceResources, type ServiceInstance } from '../helpers/service-process';
 
 /**
  * Two service processes sharing one MySQL database and one Redis (a private one, so
@@ -20,28 +20,7 @@ afterAll(async () => {
   await redis?.kill();
 });
 
-interface Instance {
-  service: ServiceProcess;
-  url: string;
-  wsUrl: string;
-  /** With a token of every scope. */
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
-}
-
-async function startInstance(env: Record<string, string>, name: string): Promise<Instance> {
-  const service = resources.start({ ...env, INSTANCE_ID: name });
-  const url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
-  const token = await resources.token(['read', 'write', 'admin']);
-  const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    return res.json();
-  };
-  return { service, url, wsUrl: url.replace(/^http/, 'ws'), gql };
-}
+type Instance = ServiceInstance;
 
 async function subscribe(instance: Instance, after: string): Promise<Subscriber> {
   const subscriber = subscribeToFailures(instance.wsUrl, { after }, { token: await resources.token(['admin']) });
@@ -68,16 +47,10 @@ describe('writeThroughFailures across instances', () => {
       MYSQL_URL: resources.database().url,
       REDIS_URL: redis.url,
       KEY_PREFIX: resources.keyPrefix(),
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REDIS_COMMAND_TIMEOUT_MS: '100',
-      CACHE_WRITE_RETRIES: '0',
-      FAILURE_FEED_POLL_MS: '100',
-      REPAIR_INTERVAL_MS: '100',
-      REPAIR_MAX_BACKOFF_MS: '500',
+      ...QUICK_FAILURES,
     };
-    const a = await startInstance(env, 'instance-a'); // seeds users 1 to 3
-    const b = await startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-b');
+    const a = await resources.instance(env, 'instance-a'); // seeds users 1 to 3
+    const b = await resources.instance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-b');
     // From the start of the feed: whatever arrives before or after the subscription
     // is registered on the server, the subscriber sees it.
     const onA = await subscribe(a, '0');
@@ -109,7 +82,7 @@ describe('writeThroughFailures across instances', () => {
     await rename(b, '3', 'while a was down');
 
     // A new A resumes after the last event its subscriber saw, and misses none.
-    const a2 = await startInstance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-a2');
+    const a2 = await resources.instance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-a2');
     const resumed = await subscribe(a2, seenOnA.at(-1)!.id);
     expect(await take(resumed, 2)).toMatchObject([
       { entityId: '2', instance: 'instance-b', repairedAt: null },

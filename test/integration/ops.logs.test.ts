@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../helpers/free-port';
+import { freePort } from '../../src/dev/free-port';
 import { ServiceResources, type ServiceProcess } from '../helpers/service-process';
 
 /**

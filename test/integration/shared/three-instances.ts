@@ -2,7 +2,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribeToFailures, type Subscriber } from '../../helpers/failure-subscriber';
 import { pollUntil } from '../../helpers/poll';
-import { ServiceResources, type ServiceProcess } from '../../helpers/service-process';
+import { QUICK_FAILURES, ServiceResources, type ServiceInstance } from '../../helpers/service-process';
 
 /** Where the three instances keep their cache, and how a test breaks it. */
 export interface CacheBackend {
@@ -17,29 +17,13 @@ export interface CacheBackend {
   dispose(): Promise<void>;
 }
 
-interface Instance {
-  name: string;
-  service: ServiceProcess;
-  wsUrl: string;
-  gql(query: string, variables?: Record<string, unknown>): Promise<any>;
-}
-
-async function startInstance(resources: ServiceResources, env: Record<string, string>, name: string): Promise<Instance> {
-  const service = resources.start({ ...env, INSTANCE_ID: name });
-  const url = (await service.waitForLog((log) => typeof log.url === 'string')).url as string;
-  const token = await resources.token(['read', 'write', 'admin']);
-  const gql = async (query: string, variables?: Record<string, unknown>) => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query, variables }) });
-    return res.json();
-  };
-  return { name, service, wsUrl: url.replace(/^http/, 'ws'), gql };
-}
+type Instance = ServiceInstance;
 
 const RENAME = 'mutation($id: ID!, $name: String!) { updateUser(id: $id, input: { name: $name }) { version name } }';
 
 /**
- * Three service processes on one MySQL database and one cache (a Redis, or a Redis Cluster), clients spread across
- * them: nothing that must be shared lives in a process. Concurrent writes through
+ * Three service processes on one MySQL database and one cache (a Redis, or a Redis
+ * Cluster), clients spread across them: nothing that must be shared lives in a process. Concurrent writes through
  * different instances leave the newest version cached; one subscriber hears every
  * instance's failures; each failure is repaired once, by whichever instance claims it.
  */
@@ -74,17 +58,11 @@ export function describeThreeInstances(name: string, startBackend: () => Promise
         ...backend.env,
         MYSQL_URL: database.url,
         KEY_PREFIX: keyPrefix,
-        PORT: '0',
-        HOST: '127.0.0.1',
-        REDIS_COMMAND_TIMEOUT_MS: '100',
-        CACHE_WRITE_RETRIES: '0',
-        FAILURE_FEED_POLL_MS: '100',
-        REPAIR_INTERVAL_MS: '100',
-        REPAIR_MAX_BACKOFF_MS: '500',
+        ...QUICK_FAILURES,
       };
       // The first one migrates the database and seeds users 1 to 3; the others find them.
-      const a = await startInstance(resources, env, 'instance-a');
-      const [b, c] = await Promise.all([startInstance(resources, { ...env, SEED_DEMO_DATA: 'false' }, 'instance-b'), startInstance(resources, { ...env, SEED_DEMO_DATA: 'false' }, 'instance-c')]);
+      const a = await resources.instance(env, 'instance-a');
+      const [b, c] = await Promise.all([resources.instance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-b'), resources.instance({ ...env, SEED_DEMO_DATA: 'false' }, 'instance-c')]);
       instances = [a, b, c];
     }, 60_000);
 
