@@ -8,7 +8,8 @@
  * request by origin (package, src/ folder, GC) side by side, then each one's top
  * functions by self time.
  *
- *   variants:  comma-separated, of write-through, invalidate, off, floor (default write-through,floor)
+ *   variants:  comma-separated, of write-through, invalidate, off, floor (default write-through,floor),
+ *              each optionally on a named executor: floor/standard, write-through/jit
  *   operation: users (users(ids: 100), the default) | user | recentOrders | updateUser
  */
 import { mkdirSync, readdirSync } from 'node:fs';
@@ -19,7 +20,8 @@ import { QUERIES, body } from './lib/graphql';
 import { runLoad } from './lib/load';
 import { LOAD_PLAN } from './lib/plan';
 import { printTable } from './lib/report';
-import { setUp } from './lib/setup';
+import type { BenchProcess } from './lib/processes';
+import { setUp, type Bench, type VariantKey } from './lib/setup';
 import { fmt } from './lib/stats';
 import { READS } from './scenarios/throughput';
 
@@ -38,17 +40,18 @@ async function main(): Promise<void> {
   if (!bodies[operation]) throw new Error(`unknown operation ${operation}: one of ${Object.keys(bodies).join(', ')}`);
   const dir = join(DIR, String(Date.now()));
   mkdirSync(dir, { recursive: true });
-  const policies = variants.filter((v) => v !== 'floor') as CachePolicy[];
+  const plain = variants.filter((v) => !v.includes('/'));
   const bench = await setUp({
-    policies,
-    floor: variants.includes('floor'),
-    nodeArgs: Object.fromEntries(variants.map((v) => [v, ['--cpu-prof', `--cpu-prof-dir=${join(dir, v)}`]])),
+    policies: plain.filter((v) => v !== 'floor') as CachePolicy[],
+    floor: plain.includes('floor'),
+    executors: variants.filter((v) => v.includes('/')) as VariantKey[],
+    nodeArgs: Object.fromEntries(variants.map((v) => [v, ['--cpu-prof', `--cpu-prof-dir=${join(dir, v.replace('/', '-'))}`]])),
     log: (l) => console.log(l),
   });
   const runs: Array<{ variant: string; pid: number; requests: number; fromUs: number; toUs: number }> = [];
   try {
     for (const variant of variants) {
-      const target = variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy);
+      const target = processOf(bench, variant);
       // Reads are public and sent without a token, as in the bench.
       const write = operation === 'updateUser';
       const load = { url: target.url, bodies: bodies[operation]!, connections: LOAD_PLAN.connections, checkBodies: write, ...(write ? { token: bench.token } : {}) };
@@ -58,14 +61,14 @@ async function main(): Promise<void> {
       runs.push({ variant, pid: target.pid, requests: r.requests, fromUs, toUs: nowUs() });
       console.log(`${variant} · ${operation}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (under the profiler)`);
     }
-    for (const variant of variants) await (variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy)).stop();
+    for (const variant of variants) await processOf(bench, variant).stop();
   } finally {
     await bench.tearDown();
   }
   const summaries = runs.map((run) => {
-    const file = readdirSync(join(dir, run.variant)).find((f) => f.endsWith('.cpuprofile'));
+    const file = readdirSync(join(dir, run.variant.replace('/', '-'))).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`${run.variant} wrote no profile to ${join(dir, run.variant)}`);
-    return { ...run, summary: summarize(join(dir, run.variant, file), 30, run) };
+    return { ...run, summary: summarize(join(dir, run.variant.replace('/', '-'), file), 30, run) };
   });
   const perRequest = (ms: number, requests: number) => fmt((ms * 1000) / requests);
   const origins = [...new Set(summaries.flatMap((s) => s.summary.byOrigin.slice(0, 18).map((e) => e.name)))];
@@ -85,6 +88,11 @@ async function main(): Promise<void> {
       rows: s.summary.self.slice(0, 20).map((e) => [e.name, perRequest(e.ms, s.requests), `${(100 * e.share).toFixed(1)}%`]),
     });
   }
+}
+
+function processOf(bench: Bench, variant: string): BenchProcess {
+  if (variant.includes('/')) return bench.variant(variant as VariantKey);
+  return variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy);
 }
 
 main().catch((err: unknown) => {

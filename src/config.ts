@@ -40,6 +40,9 @@ function isOrigin(value: string): boolean {
 
 const policy = z.enum(['write-through', 'invalidate', 'off'], { message: 'must be write-through, invalidate or off' });
 
+/** Per entity type: ~10,000 × (a value as Redis holds it + its row) ≈ a few MB. */
+export const DEFAULT_DECODED_VALUES = 10_000;
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -72,6 +75,7 @@ const schema = z
     TOMBSTONE_TTL_SECONDS: intIn(2, 86_400).default(60),
     CACHE_WRITE_RETRIES: intIn(0, 10).default(2),
     CACHE_WRITE_RETRY_DELAY_MS: intIn(0, 10_000).default(25),
+    CACHE_DECODED_VALUES: intIn(0, 10_000_000).default(DEFAULT_DECODED_VALUES),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     INSTANCE_ID: z.string().min(1).max(64).default(`${hostname()}-${process.pid}`),
     SEED_DEMO_DATA: bool.default(true),
@@ -260,6 +264,8 @@ export interface CacheSettings {
   tombstoneTtlSeconds: number;
   writeRetries: number;
   writeRetryDelayMs: number;
+  /** Per entity type, how many ids' decoded cache values are remembered (decoded-values.ts); 0 or unset: none. */
+  decodedValues?: number;
 }
 
 /** Thrown by {@link loadConfig}: one line per bad variable, each naming it. */
@@ -309,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tombstoneTtlSeconds: e.TOMBSTONE_TTL_SECONDS,
       writeRetries: e.CACHE_WRITE_RETRIES,
       writeRetryDelayMs: e.CACHE_WRITE_RETRY_DELAY_MS,
+      decodedValues: e.CACHE_DECODED_VALUES,
     },
     logLevel: e.LOG_LEVEL,
     instanceId: e.INSTANCE_ID,

@@ -4,6 +4,7 @@ import type { CasWrite } from '../cache/redis-cache';
 import { jitteredTtlMs } from '../cache/ttl';
 import type { CacheSettings } from '../config';
 import type { RowCodec } from './codec';
+import { DecodedValues } from './decoded-values';
 
 /** What a cached key told a reader. */
 export type Lookup<Row> = { hit: true; row: Row | null } | { hit: false };
@@ -18,6 +19,7 @@ export class EntityCache<Row extends { id: number; version: number }> {
    * TTL, so that a tombstone always outlives any write it has to refuse.
    */
   readonly maxWriteDelayMs: number;
+  private readonly decoded: DecodedValues<Lookup<Row>>;
 
   constructor(
     readonly entity: string,
@@ -26,6 +28,7 @@ export class EntityCache<Row extends { id: number; version: number }> {
     private readonly random: () => number = Math.random,
   ) {
     this.maxWriteDelayMs = (settings.tombstoneTtlSeconds * 1000) / 2;
+    this.decoded = new DecodedValues(settings.decodedValues ?? 0);
   }
 
   key(id: number): string {
@@ -91,10 +94,28 @@ export class EntityCache<Row extends { id: number; version: number }> {
   /** A tombstone or negative entry is a hit that answers "no such row". */
   read(raw: string | null): Lookup<Row> {
     if (raw === null) return { hit: false };
+    return this.decode(raw);
+  }
+
+  /**
+   * `read` for the value Redis just returned for `id`, decoded once per distinct value
+   * (see decoded-values.ts): the lookup and its row are shared, and frozen.
+   */
+  readShared(id: number, raw: string | null): Lookup<Row> {
+    if (raw === null) return { hit: false };
+    return this.decoded.get(id, raw, (r) => frozen(this.decode(r)));
+  }
+
+  private decode(raw: string): Lookup<Row> {
     const envelope = decodeEnvelope(raw);
     if (!envelope) return { hit: false };
     if (envelope.kind === 'invalidated') return { hit: false };
     if (envelope.kind !== 'row') return { hit: true, row: null };
     return { hit: true, row: this.codec.decode(envelope.row) };
   }
+}
+
+function frozen<Row>(lookup: Lookup<Row>): Lookup<Row> {
+  if (lookup.hit && lookup.row) Object.freeze(lookup.row);
+  return Object.freeze(lookup);
 }

@@ -35,7 +35,7 @@ export interface RepositoryDeps {
   logger: CoreLogger;
   hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
   /** Keys whose cache entry may be stale after a failed write: read from MySQL until repaired. */
-  suspects?: { has(entity: string, id: number): boolean };
+  suspects?: { readonly size: number; has(entity: string, id: number): boolean };
   /**
    * Read replicas, for the reads the cache could not answer (see `loadPastCache`).
    * None: those reads go to the primary, as every other read does.
@@ -76,29 +76,35 @@ export class Repository<T extends VersionedTable> {
    * are any) and not backfilled.
    */
   async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
-    ids.forEach((id) => assertId(id));
+    for (const id of ids) assertId(id);
     this.metrics.loaderBatch(this.entity, ids.length);
     if (this.policy === 'off') return this.loadUncached(ids);
-    const found = new Map<number, Row<T> | null>();
     // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
-    const trusted = ids.filter((id) => !this.deps.suspects?.has(this.entity, id));
+    // (Almost always there are none, and a warm read allocates nothing to find out.)
+    const trusted = this.deps.suspects?.size ? ids.filter((id) => !this.isSuspect(id)) : ids;
     const raws = await this.deps.cache.mget(trusted.map((id) => this.cacheLayout.key(id))).catch((err: unknown) => {
       // An open circuit was logged once when it opened; each refused read is routine.
       const level = err instanceof CacheUnavailableError ? 'debug' : 'warn';
       this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
-    const bypassed = new Set(ids).size - new Set(trusted).size;
+    const bypassed = trusted === ids ? 0 : new Set(ids).size - new Set(trusted).size;
     if (!raws) {
-      this.countLookups(bypassed, [], new Set(trusted).size);
+      this.countLookups(bypassed, 0, 0, new Set(trusted).size);
       return this.loadPastCache(ids);
     }
-    raws.forEach((raw, i) => {
-      const lookup = this.cacheLayout.read(raw);
-      if (lookup.hit) found.set(trusted[i]!, lookup.row);
-    });
+    const found = new Map<number, Row<T> | null>();
+    let hits = 0;
+    let negativeHits = 0;
+    for (let i = 0; i < raws.length; i++) {
+      const lookup = this.cacheLayout.readShared(trusted[i]!, raws[i]!);
+      if (!lookup.hit || found.has(trusted[i]!)) continue;
+      found.set(trusted[i]!, lookup.row);
+      if (lookup.row) hits++;
+      else negativeHits++;
+    }
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
-    this.countLookups(bypassed, [...found.values()], misses.length - bypassed);
+    this.countLookups(bypassed, hits, negativeHits, misses.length - bypassed);
     if (misses.length > 0) {
       const readAt = this.now();
       // The cache answered, so what is read here is written back: from the primary,
@@ -263,11 +269,10 @@ export class Repository<T extends VersionedTable> {
   }
 
   /** Suspect keys bypassed the cache; of the rest, each was a hit, a negative hit or a miss. */
-  private countLookups(bypassed: number, hits: Array<Row<T> | null>, misses: number): void {
-    const negative = hits.filter((row) => row === null).length;
+  private countLookups(bypassed: number, hits: number, negativeHits: number, misses: number): void {
     this.metrics.cacheLookups(this.entity, 'bypassed', bypassed);
-    this.metrics.cacheLookups(this.entity, 'hit', hits.length - negative);
-    this.metrics.cacheLookups(this.entity, 'negative_hit', negative);
+    this.metrics.cacheLookups(this.entity, 'hit', hits);
+    this.metrics.cacheLookups(this.entity, 'negative_hit', negativeHits);
     this.metrics.cacheLookups(this.entity, 'miss', misses);
   }
 

@@ -4,7 +4,7 @@ import type { Pool } from 'mysql2/promise';
 import { connectRedis, createRedis } from '../../src/cache/client';
 import { createRedisCluster } from '../../src/cache/cluster-client';
 import { isCluster, type RedisClient } from '../../src/cache/redis-client';
-import type { BreakerSettings, CacheSettings, RedisNode, RepairSettings } from '../../src/config';
+import { DEFAULT_DECODED_VALUES, type BreakerSettings, type CacheSettings, type RedisNode, type RepairSettings } from '../../src/config';
 import { createCore, type Core } from '../../src/core';
 import { createObservability } from '../../src/metrics/observability';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
@@ -105,6 +105,7 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     tombstoneTtlSeconds: 60,
     writeRetries: 2,
     writeRetryDelayMs: 10,
+    decodedValues: DEFAULT_DECODED_VALUES,
     ...options.settings,
   };
   const observability = createObservability();
