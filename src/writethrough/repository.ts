@@ -97,7 +97,7 @@ export class Repository<T extends VersionedTable> {
     let hits = 0;
     let negativeHits = 0;
     for (let i = 0; i < raws.length; i++) {
-      const lookup = this.cacheLayout.readShared(trusted[i]!, raws[i]!);
+      const lookup = this.cacheLayout.readShared(trusted[i]!, raws[i] ?? null);
       if (!lookup.hit || found.has(trusted[i]!)) continue;
       found.set(trusted[i]!, lookup.row);
       if (lookup.row) hits++;
