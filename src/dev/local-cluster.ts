@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from './free-port';
 import { pollUntil } from './process';
+import { answersPing } from './redis-server';
 
 /**
  * A Redis Cluster of one's own on this machine, for the tests and the bench (the
@@ -49,7 +50,7 @@ export async function startLocalCluster(masters: number, options: { dirPrefix: s
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError ??= err)); // ENOENT: no redis-server on PATH
     const answered = await pollUntil(
-      () => answersPing(port),
+      () => answersPing({ host: '127.0.0.1', port }),
       Date.now() + READY_TIMEOUT_MS,
       () => spawnError !== undefined || child.exitCode !== null,
     );
@@ -129,20 +130,6 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   const ports = new Set<number>();
   while (ports.size < count) ports.add(await freePort());
   return [...ports];
-}
-
-/** A fresh connection each time: a refused one says nothing about the next. */
-async function answersPing(port: number): Promise<boolean> {
-  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => {}); // refused until the server listens; connect() reports it
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
 }
 
 async function everyNodeOk(nodes: readonly LocalClusterNode[]): Promise<void> {

@@ -39,7 +39,7 @@ async function startPrivateRedis(ep: Endpoint, ctx: Context): Promise<PrivateSer
 }
 
 /** Redis accepts connections while it loads its dataset and answers -LOADING until done; only +PONG means ready. */
-function answersPing(ep: Endpoint, timeoutMs = 1_000): Promise<boolean> {
+export function answersPing(ep: Pick<Endpoint, 'host' | 'port'>, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: ep.host, port: ep.port, timeout: timeoutMs });
     let reply = '';

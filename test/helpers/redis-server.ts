@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort } from '../../src/dev/free-port';
+import { answersPing } from '../../src/dev/redis-server';
 import { pollUntil } from './poll';
 
 /**
@@ -82,14 +83,7 @@ async function launch(port: number, dir: string | undefined): Promise<ChildProce
   });
   await pollUntil(`redis-server on port ${port}`, async () => {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => {}); // refused until the server listens; connect() reports it
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } finally {
-      probe.disconnect();
-    }
+    return answersPing({ host: '127.0.0.1', port });
   });
   return child;
 }

@@ -104,6 +104,16 @@ export interface ServiceInstance {
  * Settings that make failed cache writes quick to happen and to repair: a 100 ms
  * Redis timeout, no retries, the feed polled and repairs run every 100 ms.
  */
+/** One GraphQL request over HTTP to a service process, as a client sends it. */
+export async function postGraphQL(url: string, query: string, token?: string): Promise<{ data?: any; errors?: unknown[] }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
 export const QUICK_FAILURES: Record<string, string> = {
   REDIS_COMMAND_TIMEOUT_MS: '100',
   CACHE_WRITE_RETRIES: '0',

@@ -1,7 +1,7 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterUnavailableReason, startPrivateCluster, type PrivateCluster } from '../helpers/redis-cluster';
-import { ServiceResources, type ServiceProcess } from '../helpers/service-process';
+import { postGraphQL, ServiceResources, type ServiceProcess } from '../helpers/service-process';
 
 /**
  * REDIS_CLUSTER_NODES through the edge: the service process (src/main.ts) on a private
@@ -17,14 +17,7 @@ describe.skipIf(skipped !== undefined)('the service with REDIS_CLUSTER_NODES', (
   let url: string;
   const keyPrefix = resources.keyPrefix();
 
-  async function gql(query: string, token?: string) {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify({ query }),
-    });
-    return (await response.json()) as { data?: any; errors?: unknown[] };
-  }
+  const gql = (query: string, token?: string) => postGraphQL(url, query, token);
 
   beforeAll(async () => {
     cluster = await startPrivateCluster(3);

@@ -3,7 +3,7 @@ import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { MARIADB_BINARIES, startReplicatedMysql, type ReplicatedMysql } from '../helpers/mysql-replica';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
-import { killServices, startService, testDatabaseName, type ServiceProcess } from '../helpers/service-process';
+import { killServices, postGraphQL, startService, testDatabaseName, type ServiceProcess } from '../helpers/service-process';
 
 /**
  * MYSQL_REPLICA_URLS through the edge: the service process (src/main.ts) on a private
@@ -23,14 +23,7 @@ let url: string;
 const database = testDatabaseName();
 const secret = makeUpSecret();
 
-async function gql(query: string, token?: string) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query }),
-  });
-  return (await response.json()) as { data?: any; errors?: unknown[] };
-}
+const gql = (query: string, token?: string) => postGraphQL(url, query, token);
 
 describe.skipIf(SKIP)('the service with MYSQL_REPLICA_URLS', () => {
   beforeAll(async () => {
