@@ -1,6 +1,7 @@
 import type { Cache } from './cache/cache';
 import { createCache, type RedisClient } from './cache/redis-client';
 import { CircuitBreakingCache } from './cache/circuit-breaker';
+import { CoalescedReads } from './cache/coalesced-reads';
 import { noMetrics, type CoreMetrics } from './metrics/core-metrics';
 import type { BreakerSettings, CacheSettings, Config, RepairSettings } from './config';
 import type { Database } from './db/client';
@@ -61,7 +62,8 @@ export function createCore(deps: CoreDeps) {
   const work = new UnitOfWork(db, writer, hooks, metrics);
   const repositoryDeps = {
     db,
-    cache,
+    // Reads of concurrent requests share MGETs; writes go straight to `cache`.
+    cache: new CoalescedReads(cache),
     work,
     settings,
     logger,
