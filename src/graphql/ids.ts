@@ -15,13 +15,16 @@ export function parseEventId(value: string | number, field = 'after'): number {
   return String(value) === '0' ? 0 : parseId(value, field);
 }
 
+const isId = (value: string | number): boolean => /^[1-9]\d{0,15}$/.test(String(value)) && Number.isSafeInteger(Number(value));
+
 export const MAX_IDS_PER_REQUEST = 100;
 
 export function parseIds(values: ReadonlyArray<string | number>, field = 'ids'): number[] {
   if (values.length > MAX_IDS_PER_REQUEST) {
     throw badInput(`${field} may hold at most ${MAX_IDS_PER_REQUEST} ids, got ${values.length}`, field);
   }
-  return values.map((v, i) => parseId(v, `${field}[${i}]`));
+  // The field's name is only built for an id that is refused: most lists are all good.
+  return values.map((v, i) => (isId(v) ? Number(v) : parseId(v, `${field}[${i}]`)));
 }
 
 export function badInput(message: string, field: string): GraphQLError {

@@ -6,9 +6,12 @@ export function definedFields<T extends object>(input: T): { [K in keyof T]?: Ex
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)) as never;
 }
 
-/** DataLoader.loadMany answers an Error in place of a value; a GraphQL list wants it thrown. */
-export function unwrapMany<T>(values: Array<T | Error>): T[] {
-  const error = values.find((v): v is Error => v instanceof Error);
-  if (error) throw error;
-  return values as T[];
+/**
+ * Every key of a list through one loader, in order; the first failure fails the list.
+ * Not DataLoader's loadMany: it chains a `catch` onto each key's promise to hand back
+ * errors in place of values (a second promise and a closure per key, for a list that
+ * must throw anyway), and a list of 100 rows paid for 200 promises instead of 100.
+ */
+export function loadAll<K, V>(loader: { load(key: K): Promise<V> }, keys: readonly K[]): Promise<V[]> {
+  return Promise.all(keys.map((key) => loader.load(key)));
 }
