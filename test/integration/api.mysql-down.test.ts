@@ -56,6 +56,14 @@ describe('with MySQL cut off', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
   });
 
+  it('fails a list with one id the cache cannot answer as a whole, with SERVICE_UNAVAILABLE', async () => {
+    const res = await s.gql(`query($ids: [ID!]!) { users(ids: $ids) { name } }`, { ids: [userId, '999998'] });
+    // `users` is a non-null list: its failure takes the whole answer with it.
+    expect(res.data).toBeNull();
+    expect(res.errors).toHaveLength(1);
+    expect(res.errors?.[0]).toMatchObject({ path: ['users'], extensions: { code: 'SERVICE_UNAVAILABLE' } });
+  });
+
   it('reports MySQL as not ready', async () => {
     const ready = await fetch(s.url.replace(/\/graphql$/, '/readyz'));
     expect(ready.status).toBe(503);

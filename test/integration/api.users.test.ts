@@ -96,6 +96,12 @@ describe('user and users', () => {
     expect(res.errors?.[0]?.message).toMatch(/^id must be a positive integer/);
   });
 
+  it('rejects a list with a malformed id as BAD_USER_INPUT, naming its position', async () => {
+    const res = await env.s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids: ['1', '2', 'x7'] });
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'ids[2]' });
+    expect(res.errors?.[0]?.message).toBe('ids[2] must be a positive integer, got "x7"');
+  });
+
   it('rejects more than 100 ids as BAD_USER_INPUT', async () => {
     const ids = Array.from({ length: 101 }, (_, i) => String(i + 1));
     const res = await env.s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids });
