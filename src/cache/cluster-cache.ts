@@ -3,7 +3,7 @@ import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import type { Cache } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 import { ClusterNotReadyError } from './cluster-not-ready-error';
-import type { CasWrite } from './redis-cache';
+import { someAnswered, type CasWrite } from './redis-cache';
 import { groupByNode, type NodeBatch, type SlotGroup } from './slot-groups';
 
 /**
@@ -39,11 +39,11 @@ export class ClusterCache implements Cache {
   /** Each write's own outcome, or the Error it met: one node failing does not fail the others. Never rejects. */
   async casSetMany(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {
     if (writes.length === 0) return [];
-    const started = process.hrtime.bigint();
-    const outcomes = await this.writeAll(writes);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics.redisCall('cas_set', seconds, !outcomes.every((o) => o instanceof Error));
-    return outcomes;
+    return timed(
+      () => this.writeAll(writes),
+      (seconds, ok) => this.metrics.redisCall('cas_set', seconds, ok),
+      someAnswered,
+    );
   }
 
   private async readAll(keys: readonly string[]): Promise<Array<string | null>> {

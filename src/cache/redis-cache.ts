@@ -12,6 +12,9 @@ export interface CasWrite {
   notAfterMs: number;
 }
 
+/** A batch of writes counts as a failed call only if no write in it was answered. */
+export const someAnswered = (outcomes: ReadonlyArray<CasOutcome | Error>): boolean => !outcomes.every((o) => o instanceof Error);
+
 /**
  * The cache as the write-through core sees it: batched reads and compare-and-set
  * writes, one round trip each. It knows Redis, not rows or GraphQL.
@@ -39,11 +42,11 @@ export class RedisCache implements Cache {
    */
   async casSetMany(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {
     if (writes.length === 0) return [];
-    const started = process.hrtime.bigint();
-    const outcomes = await this.sendCasSets(writes);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.metrics.redisCall('cas_set', seconds, !outcomes.every((o) => o instanceof Error));
-    return outcomes;
+    return timed(
+      () => this.sendCasSets(writes),
+      (seconds, ok) => this.metrics.redisCall('cas_set', seconds, ok),
+      someAnswered,
+    );
   }
 
   private async sendCasSets(writes: readonly CasWrite[]): Promise<Array<CasOutcome | Error>> {

@@ -1,21 +1,19 @@
 import { GraphQLError } from 'graphql';
 
 /** Ids are positive integers, given as GraphQL IDs (strings or numbers). */
+const isId = (value: string | number): boolean => /^[1-9]\d{0,15}$/.test(String(value)) && Number.isSafeInteger(Number(value));
+
 export function parseId(value: string | number, field = 'id'): number {
-  const text = String(value);
-  const id = /^[1-9]\d{0,15}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(id)) {
-    throw badInput(`${field} must be a positive integer, got ${JSON.stringify(text.slice(0, 40))}`, field);
+  if (!isId(value)) {
+    throw badInput(`${field} must be a positive integer, got ${JSON.stringify(String(value).slice(0, 40))}`, field);
   }
-  return id;
+  return Number(value);
 }
 
 /** Failure event ids count up from 1; `after: 0` means from the first one kept. */
 export function parseEventId(value: string | number, field = 'after'): number {
   return String(value) === '0' ? 0 : parseId(value, field);
 }
-
-const isId = (value: string | number): boolean => /^[1-9]\d{0,15}$/.test(String(value)) && Number.isSafeInteger(Number(value));
 
 export const MAX_IDS_PER_REQUEST = 100;
 

@@ -38,12 +38,17 @@ export const noMetrics: CoreMetrics = {
 };
 
 /** Runs `work`, reporting how long it took and whether it threw. */
-export async function timed<T>(work: () => Promise<T>, report: (seconds: number, ok: boolean) => void): Promise<T> {
+export async function timed<T>(
+  work: () => Promise<T>,
+  report: (seconds: number, ok: boolean) => void,
+  /** For work that answers its failures instead of throwing them. */
+  succeeded: (result: T) => boolean = () => true,
+): Promise<T> {
   const started = process.hrtime.bigint();
   let ok = false;
   try {
     const result = await work();
-    ok = true;
+    ok = succeeded(result);
     return result;
   } finally {
     report(Number(process.hrtime.bigint() - started) / 1e9, ok);

@@ -17,6 +17,7 @@ import { cachedEntities } from '../../src/tools/entities';
 import { createClusterTestCore, silentLogger, type TestCore } from '../helpers/core';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
+import { BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
 import { clusterUnavailableReason, startPrivateCluster, type PrivateCluster } from '../helpers/redis-cluster';
 import { runTool } from '../helpers/tool-process';
 
@@ -53,17 +54,15 @@ const PRODUCTS = 9;
 const STOCK = 100_000;
 
 type Entity = 'user' | 'product' | 'order';
-type Op = 'updateUser' | 'updateProduct' | 'placeOrder' | 'createUser';
 interface Done {
   i: number;
-  op: Op;
+  op: BurstOp;
   target: number;
   ok: boolean;
   /** What the write committed, as far as its answer tells: (entity, id, version). */
   committed: Array<[Entity, number, number]>;
 }
 
-const OPS: Op[] = ['updateUser', 'updateUser', 'updateUser', 'updateUser', 'updateProduct', 'updateProduct', 'placeOrder', 'placeOrder', 'placeOrder', 'createUser'];
 
 const triple = (entity: string, id: number | string, version: number) => `${entity}:${id}@${version}`;
 
@@ -131,7 +130,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
   }
 
   async function write(i: number, userIds: number[], productIds: number[]): Promise<Done> {
-    const op = OPS[i % OPS.length]!;
+    const op = BURST_OPS[i % BURST_OPS.length]!;
     const user = userIds[(i * 7) % userIds.length]!;
     const product = productIds[(i * 3) % productIds.length]!;
     const target = op === 'updateProduct' || op === 'placeOrder' ? product : user;
@@ -240,17 +239,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
     expect(done.filter((d) => !d.ok)).toEqual([]);
 
     // 2. MySQL has every one of them.
-    const tally = (op: Op, target?: number) => done.filter((d) => d.op === op && (target === undefined || d.target === target)).length;
-    for (const id of userIds) {
-      const [row] = await t.db.select().from(users).where(eq(users.id, id));
-      expect(row!.version).toBe(1 + tally('updateUser', id));
-    }
-    for (const id of productIds) {
-      const [row] = await t.db.select().from(products).where(eq(products.id, id));
-      expect(row).toMatchObject({ version: 1 + tally('updateProduct', id) + tally('placeOrder', id), stock: STOCK - tally('placeOrder', id) });
-    }
-    expect((await t.db.select({ n: count() }).from(orders))[0]!.n).toBe(tally('placeOrder'));
-    expect((await t.db.select({ n: count() }).from(users))[0]!.n).toBe(USERS + tally('createUser'));
+    await expectMysqlHasEveryWrite(t.db, done, { userIds, productIds, users: USERS, stock: STOCK });
 
   });
 

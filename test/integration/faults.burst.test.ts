@@ -1,10 +1,11 @@
 import { count, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orders, products, users, writeThroughFailures } from '../../src/db/schema';
+import { products, users, writeThroughFailures } from '../../src/db/schema';
 import { auditEntity } from '../../src/tools/audit';
 import { cachedEntities } from '../../src/tools/entities';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
+import { BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -45,20 +46,18 @@ afterAll(async () => {
   await redis?.dispose();
 });
 
-type Op = 'updateUser' | 'updateProduct' | 'placeOrder' | 'createUser';
 interface Done {
-  op: Op;
+  op: BurstOp;
   target: number;
   ok: boolean;
 }
 
-const OPS: Op[] = ['updateUser', 'updateUser', 'updateUser', 'updateUser', 'updateProduct', 'updateProduct', 'placeOrder', 'placeOrder', 'placeOrder', 'createUser'];
 
 async function write(i: number, userIds: number[], productIds: number[]): Promise<Done> {
-  const op = OPS[i % OPS.length]!;
+  const op = BURST_OPS[i % BURST_OPS.length]!;
   const user = userIds[(i * 7) % userIds.length]!;
   const product = productIds[(i * 3) % productIds.length]!;
-  const requests: Record<Op, () => Promise<{ data?: unknown; errors?: unknown }>> = {
+  const requests: Record<BurstOp, () => Promise<{ data?: unknown; errors?: unknown }>> = {
     updateUser: () => s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "burst ${i}" }) { version } }`, { id: user }),
     updateProduct: () => s.gql(`mutation($id: ID!) { updateProduct(id: $id, input: { priceCents: ${100 + i} }) { version } }`, { id: product }),
     placeOrder: () => s.gql(`mutation($u: ID!, $p: ID!) { placeOrder(input: { userId: $u, productId: $p, quantity: 1 }) { id } }`, { u: user, p: product }),
@@ -95,17 +94,7 @@ describe('a burst of writes while Redis stalls and dies', () => {
     expect(done.filter((d) => !d.ok)).toEqual([]);
 
     // 2. MySQL has every one of them.
-    const tally = (op: Op, target?: number) => done.filter((d) => d.op === op && (target === undefined || d.target === target)).length;
-    for (const id of userIds) {
-      const [row] = await s.db.select().from(users).where(eq(users.id, id));
-      expect(row!.version).toBe(1 + tally('updateUser', id));
-    }
-    for (const id of productIds) {
-      const [row] = await s.db.select().from(products).where(eq(products.id, id));
-      expect(row).toMatchObject({ version: 1 + tally('updateProduct', id) + tally('placeOrder', id), stock: STOCK - tally('placeOrder', id) });
-    }
-    expect((await s.db.select({ n: count() }).from(orders))[0]!.n).toBe(tally('placeOrder'));
-    expect((await s.db.select({ n: count() }).from(users))[0]!.n).toBe(USERS + tally('createUser'));
+    await expectMysqlHasEveryWrite(s.db, done, { userIds, productIds, users: USERS, stock: STOCK });
 
     // 3. Redis comes back with what it had; the repair worker repairs every failure.
     await redis.restart();
