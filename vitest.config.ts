@@ -4,8 +4,13 @@ export default defineConfig({
   resolve: {
     // type-graphql loads graphql's CommonJS build; without this alias Vite would hand
     // our own code the ESM build, and every schema call would fail with "Cannot use
-    // GraphQLObjectType … from another module or realm".
-    alias: { graphql: require.resolve('graphql') },
+    // GraphQLObjectType … from another module or realm". Apollo Server's CommonJS
+    // build too, for the same reason and because it is the build `npm start` runs:
+    // src/graphql/gateway-request-context.ts replaces a function in it.
+    alias: [
+      { find: /^graphql$/, replacement: require.resolve('graphql') },
+      { find: /^@apollo\/server$/, replacement: require.resolve('@apollo/server') },
+    ],
   },
   test: {
     // The API tests run twice: with compiled execution (the default) and with

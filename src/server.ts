@@ -17,6 +17,7 @@ import { safelistMiddleware, subscriptionRefusal, type Safelist } from './http/s
 import type { Core } from './core';
 import { createCompiledExecutor, executionGateway } from './graphql/compiled-execution';
 import { createContext, type Context } from './graphql/context';
+import { installGatewayRequestContext } from './graphql/gateway-request-context';
 import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
 import { createLimits } from './graphql/limits';
@@ -149,5 +150,9 @@ function executionMode(deps: ServerDeps): { schema: GraphQLSchema } | { gateway:
   const settings = deps.graphql.executor;
   if (settings.kind === 'standard') return { schema: deps.schema };
   const executor = createCompiledExecutor(deps.schema, settings, { observer: deps.observability.graphql.execution, logger: deps.logger });
+  const installed = installGatewayRequestContext();
+  if (installed === 'unrecognised' || installed === 'not-loaded') {
+    deps.logger.warn({ installed }, "Apollo Server's gateway request context was not replaced: compiled execution works, with more garbage collection per request");
+  }
   return { gateway: executionGateway(deps.schema, executor) };
 }
