@@ -22,7 +22,7 @@ import { runLoad } from './lib/load';
 import { LOAD_PLAN } from './lib/plan';
 import type { BenchProcess } from './lib/processes';
 import { printTable } from './lib/report';
-import { setUp, type Bench, type VariantKey } from './lib/setup';
+import { processOf, setUp, type VariantKey } from './lib/setup';
 import { fmt } from './lib/stats';
 import { READS } from './scenarios/throughput';
 
@@ -102,10 +102,6 @@ function traceGc(target: BenchProcess): () => GcTotals {
   };
 }
 
-function processOf(bench: Bench, variant: string): BenchProcess {
-  if (variant.includes('/')) return bench.variant(variant as VariantKey);
-  return variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy);
-}
 
 main().catch((err: unknown) => {
   console.error(err);

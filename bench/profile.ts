@@ -20,8 +20,7 @@ import { QUERIES, body } from './lib/graphql';
 import { runLoad } from './lib/load';
 import { LOAD_PLAN } from './lib/plan';
 import { printTable } from './lib/report';
-import type { BenchProcess } from './lib/processes';
-import { setUp, type Bench, type VariantKey } from './lib/setup';
+import { processOf, setUp, type VariantKey } from './lib/setup';
 import { fmt } from './lib/stats';
 import { READS } from './scenarios/throughput';
 
@@ -90,10 +89,6 @@ async function main(): Promise<void> {
   }
 }
 
-function processOf(bench: Bench, variant: string): BenchProcess {
-  if (variant.includes('/')) return bench.variant(variant as VariantKey);
-  return variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy);
-}
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -177,3 +177,13 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
     process.off('SIGTERM', interrupted);
   }
 }
+
+/**
+ * The process a tool's variant name stands for: a policy (`write-through`), `floor`,
+ * or either on a named executor (`floor/standard`), as bench/profile.ts and
+ * bench/gc.ts take them.
+ */
+export function processOf(bench: Bench, variant: string): BenchProcess {
+  if (variant.includes('/')) return bench.variant(variant as VariantKey);
+  return variant === 'floor' ? bench.floor! : bench.service(variant as CachePolicy);
+}
