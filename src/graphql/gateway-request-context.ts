@@ -115,11 +115,11 @@ export type Installed = 'installed' | 'already' | 'not-loaded' | 'unrecognised';
  * Puts `gatewayRequestContext` in place of Apollo's function. Apollo's CommonJS
  * request pipeline looks the function up on that module's exports at every call,
  * so replacing the export is enough; an ES module build binds it at import, which
- * is why this only acts on the CommonJS build, and only once that build is loaded
- * (`npm start` runs it; under vitest, which loads the ESM build, this reports
- * 'not-loaded' and Apollo's own function stays: same answers, more garbage).
- * 'unrecognised' means an Apollo release moved or reshaped the function: nothing is
- * replaced, and a test fails on it.
+ * is why this only acts on the CommonJS build (the one `npm start` runs, and vitest
+ * too: see vitest.config.ts), and only once it is loaded: 'not-loaded' otherwise,
+ * and Apollo's own function stays (same answers, more garbage). 'unrecognised' means
+ * an Apollo release moved or reshaped the function: nothing is replaced, the server
+ * warns, and a test fails.
  */
 export function installGatewayRequestContext(): Installed {
   const require = createRequire(__filename);
