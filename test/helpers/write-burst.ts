@@ -2,6 +2,22 @@ import { count, eq } from 'drizzle-orm';
 import { expect } from 'vitest';
 import type { Database } from '../../src/db/client';
 import { orders, products, users } from '../../src/db/schema';
+import type { TestCoreOptions } from './core';
+
+/**
+ * How a core under a write burst meets a dying Redis: ten MySQL connections for the
+ * concurrent writes, a breaker that opens after a few failures and probes again soon,
+ * one quick retry per cache write, and the repair worker running with short backoff,
+ * so that a test sees failures recorded and repaired within seconds. Each test sets
+ * its own command timeout (a cluster node needs longer to redirect than one server).
+ */
+export const BURST_CORE_OPTIONS = {
+  poolSize: 10,
+  breaker: { minRequests: 5, errorPercent: 50, resetMs: 300 },
+  settings: { writeRetries: 1, writeRetryDelayMs: 5 },
+  repairs: true,
+  repair: { maxBackoffMs: 500 },
+} satisfies TestCoreOptions;
 
 /** The mutations a write burst mixes, in the proportions of BURST_OPS. */
 export type BurstOp = 'updateUser' | 'updateProduct' | 'placeOrder' | 'createUser';

@@ -17,7 +17,7 @@ import { cachedEntities } from '../../src/tools/entities';
 import { createClusterTestCore, silentLogger, type TestCore } from '../helpers/core';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
-import { BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
+import { BURST_CORE_OPTIONS, BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
 import { clusterUnavailableReason, startPrivateCluster, type PrivateCluster } from '../helpers/redis-cluster';
 import { runTool } from '../helpers/tool-process';
 
@@ -79,12 +79,8 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
   beforeAll(async () => {
     cluster = await startPrivateCluster(3);
     t = await createClusterTestCore(cluster.seeds, {
+      ...BURST_CORE_OPTIONS,
       commandTimeoutMs: 500,
-      poolSize: 10,
-      breaker: { minRequests: 5, errorPercent: 50, resetMs: 300 },
-      settings: { writeRetries: 1, writeRetryDelayMs: 5 },
-      repairs: true,
-      repair: { maxBackoffMs: 500 },
       // Silent, but for the one line that says a failure could not be put in the log.
       logger: { ...silentLogger, error: (obj, msg) => void errors.push({ msg, ...(obj as { err?: { cause?: { code?: string } }; failure?: object }) }) },
     });

@@ -5,7 +5,7 @@ import { auditEntity } from '../../src/tools/audit';
 import { cachedEntities } from '../../src/tools/entities';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
-import { BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
+import { BURST_CORE_OPTIONS, BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -30,12 +30,8 @@ beforeAll(async () => {
   redis = await startPrivateRedis({ persistent: true });
   s = await startTestServer({
     redisUrl: redis.url,
+    ...BURST_CORE_OPTIONS,
     commandTimeoutMs: 100,
-    poolSize: 10,
-    breaker: { minRequests: 5, errorPercent: 50, resetMs: 300 },
-    settings: { writeRetries: 1, writeRetryDelayMs: 5 },
-    repairs: true,
-    repair: { maxBackoffMs: 500 },
   });
   s.core.failureLog.onRecorded(() => recordedHere++);
   subscriber = subscribeToFailures(s.url.replace(/^http/, 'ws'), { after: '0' }, { token: await s.token(['admin']) });
