@@ -12,6 +12,8 @@ import type { GatewayInterface } from '@apollo/server-gateway-interface';
 import type { TokenVerifier } from './auth/token-verifier';
 import type { GraphQLSettings, HttpSettings } from './config';
 import { corsMiddleware, upgradeAllowed } from './http/cors';
+import { csrfRefusal, mayBeForged } from './http/csrf';
+import { jsonErrorHandler, jsonNotFound } from './http/json-errors';
 import type { PersistedQueryStore } from './http/persisted-query-store';
 import { safelistMiddleware, subscriptionRefusal, type Safelist } from './http/safelist';
 import type { Core } from './core';
@@ -20,6 +22,8 @@ import { createContext, type Context } from './graphql/context';
 import { installGatewayRequestContext } from './graphql/gateway-request-context';
 import { drainHttpServer } from './graphql/drain-plugin';
 import { createErrorFormatter } from './graphql/errors';
+import { httpSubscriptionPlugin } from './graphql/http-subscription-plugin';
+import { websocketOperations } from './graphql/websocket-operations';
 import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import { noStorePlugins } from './graphql/no-store-plugin';
@@ -80,33 +84,42 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       },
       deps.observability.status,
     );
+  const formatError = createErrorFormatter({ production: deps.production, logger: deps.logger });
+  const safelist = deps.persistedQueries.safelist;
   const subscriptions = useServer(
     {
       schema: deps.schema,
-      // The token comes in the connection_init payload: browsers cannot set headers on a WebSocket.
-      context: (ctx) => contextFor(ctx.connectionParams?.authorization),
-      parse: limits.parseSubscription,
-      validate: limits.validateSubscription,
-      onSubscribe: (_ctx, _id, payload) => {
-        const refusal = deps.persistedQueries.safelist && subscriptionRefusal(deps.persistedQueries.safelist, payload.query);
-        return refusal ? [refusal] : undefined;
-      },
+      // Every operation over the socket is parsed, checked and coded as over HTTP, and a
+      // bad one is answered on its own id (graphql/websocket-operations.ts). The token
+      // comes in the connection_init payload: browsers cannot set headers on a WebSocket.
+      ...websocketOperations({
+        schema: deps.schema,
+        limits,
+        formatError,
+        contextFor,
+        maxOperationBytes: deps.graphql.maxBodyBytes,
+        ...(safelist ? { refuse: (payload) => subscriptionRefusal(safelist, payload.query) } : {}),
+      }),
       isProd: deps.production,
     },
     new WebSocketServer({
       server: httpServer,
       path: '/graphql',
-      maxPayload: deps.graphql.maxBodyBytes,
+      // A message up to this size is read and, if over the operation limit, refused
+      // for its id; only a larger one closes the socket (1009, Message Too Big).
+      maxPayload: 4 * deps.graphql.maxBodyBytes,
       verifyClient: ({ req }: { req: IncomingMessage }) => upgradeAllowed(corsPolicy, req),
     }),
   );
   const apollo = new ApolloServer<Context>({
     ...executionMode(deps),
-    formatError: createErrorFormatter({ production: deps.production, logger: deps.logger }),
+    formatError,
     includeStacktraceInErrorResponses: !deps.production,
     introspection: deps.graphql.introspection,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
+    // Replaced by http/csrf.ts (checked in the context function below), which lets urql's default GET queries through.
+    csrfPrevention: false,
     persistedQueries: { cache: deps.persistedQueries.store, ttl: deps.http.persistedQueriesTtlSeconds },
     // main.ts owns the signals: it drains this server and then closes the pools, in
     // that order. Apollo's own handler would race it.
@@ -117,6 +130,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       metricsPlugin(deps.observability.graphql),
       ...noStorePlugins(),
       ...limits.plugins,
+      httpSubscriptionPlugin(),
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },
       deps.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
@@ -129,9 +143,16 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   app.use(
     '/graphql',
     express.json({ limit: deps.graphql.maxBodyBytes }),
-    ...(deps.persistedQueries.safelist ? [safelistMiddleware(deps.persistedQueries.safelist)] : []),
-    expressMiddleware(apollo, { context: async ({ req }) => contextFor(req.headers.authorization) }),
+    ...(safelist ? [safelistMiddleware(safelist)] : []),
+    expressMiddleware(apollo, {
+      context: async ({ req }) => {
+        if (mayBeForged(req.method, req.headers)) throw csrfRefusal();
+        return contextFor(req.headers.authorization);
+      },
+    }),
   );
+  app.use(jsonNotFound());
+  app.use(jsonErrorHandler({ production: deps.production, maxBodyBytes: deps.graphql.maxBodyBytes, logger: deps.logger }));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

@@ -23,7 +23,8 @@ export interface Operation {
   queryHash: string;
   document: DocumentNode;
   operationName: string | undefined;
-  kind: OperationTypeNode;
+  /** Undefined when no operation of the document matches `operationName`. */
+  kind: OperationTypeNode | undefined;
   variables: Record<string, unknown> | undefined;
   context: unknown;
 }
@@ -55,8 +56,11 @@ export function createCompiledExecutor(
   const runs = new LRUCache<string, number>({ max: settings.cacheSize * 10 });
 
   function compiledFor(op: Operation): Compiled | undefined {
-    // Subscriptions are graphql-ws's, on graphql-js; over HTTP, Apollo's own answer stands.
-    if (op.kind === 'subscription') return REJECTED;
+    // Subscriptions are graphql-ws's, on graphql-js. A document whose operationName
+    // matches nothing (or that holds several operations and names none) has nothing to
+    // compile: graphql-js answers it with the error Apollo turns into a 400
+    // OPERATION_RESOLUTION_FAILURE.
+    if (op.kind === undefined || op.kind === 'subscription') return REJECTED;
     // A document may hold several operations: the name picks one, so it is part of the key.
     const key = `${op.queryHash}:${op.operationName ?? ''}`;
     const hit = compiled.get(key);
@@ -139,7 +143,8 @@ export function executionGateway(schema: GraphQLSchema, executor: CompiledExecut
             queryHash: request.queryHash,
             document: request.document,
             operationName: request.request.operationName,
-            kind: request.operation.operation,
+            // Apollo leaves `operation` undefined when the name picks no operation.
+            kind: request.operation?.operation,
             variables: request.request.variables,
             context: request.context,
           }),

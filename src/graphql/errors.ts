@@ -3,6 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import { ConflictError, InvalidInputError, ThroughlineError } from '../errors';
+import { codeForUncodedRefusal } from './request-errors';
 
 export interface ErrorLogger {
   error(obj: object, msg: string): void;
@@ -10,7 +11,8 @@ export interface ErrorLogger {
 
 /**
  * Gives every error a code in `extensions.code`. The core's errors become their
- * codes; validation failures say which field and why; anything unexpected is logged
+ * codes; validation failures say which field and why; a request Apollo refused
+ * without a code gets one (graphql/request-errors.ts); anything unexpected is logged
  * in full and, in production, reaches the client only as "Internal server error",
  * with no stack, SQL or connection string.
  */
@@ -28,6 +30,8 @@ export function createErrorFormatter({ production, logger }: { production: boole
         extensions: { code: 'BAD_USER_INPUT', fields },
       };
     }
+    const refusal = codeForUncodedRefusal(error);
+    if (refusal !== undefined) return { ...formatted, extensions: { ...formatted.extensions, code: refusal } };
     const code = formatted.extensions?.code;
     if (code === undefined || code === 'INTERNAL_SERVER_ERROR') {
       logger.error({ err: original, path: formatted.path }, 'unexpected error while resolving a request');

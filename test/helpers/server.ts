@@ -6,7 +6,7 @@ import { loadConfig, type GraphQLSettings, type HttpSettings } from '../../src/c
 import { buildGraphQLSchema } from '../../src/graphql/schema';
 import { PersistedQueryStore } from '../../src/http/persisted-query-store';
 import type { Safelist } from '../../src/http/safelist';
-import { createLogger } from '../../src/logging/logger';
+import { createLogger, type Logger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { createTestCore, silentLogger, type TestCore, type TestCoreOptions } from './core';
 import { measureCost, type Cost } from './cost';
@@ -43,11 +43,13 @@ export interface TestServerOptions extends TestCoreOptions {
   http?: Partial<HttpSettings>;
   /** Run only these operations (the safelist mode). */
   safelist?: Safelist;
+  /** Where the server (not the core: see `logger`) logs; silent unless given. */
+  serverLogger?: Logger;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const t = await createTestCore(options);
-  const logger = createLogger({ level: 'silent', instanceId: 'test' });
+  const logger = options.serverLogger ?? createLogger({ level: 'silent', instanceId: 'test' });
   const jwtSecret = makeUpSecret();
   const readiness = { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() };
   const production = options.production ?? false;

@@ -102,10 +102,14 @@ describe('HTTP hardening', () => {
     expect({ sql, redis }).toEqual({ sql: 0, redis: {} });
   });
 
-  it('refuses a GET without a preflight header', async () => {
-    const res = await fetch(`${env.s.url}?query=${encodeURIComponent('{ recentOrders { id } }')}`);
-    expect(res.status).toBe(400);
-    expect(await res.text()).toMatch(/Cross-Site Request Forgery/);
+  it('refuses a GET that carries cookies but no preflight header, unexecuted', async () => {
+    const { result, sql, redis } = await env.cost(async () => {
+      const res = await fetch(`${env.s.url}?query=${encodeURIComponent('{ recentOrders { id } }')}`, { headers: { cookie: 'session=1' } });
+      return { status: res.status, body: (await res.json()) as { errors: Array<{ extensions: { code: string } }> } };
+    });
+    expect(result.status).toBe(400);
+    expect(result.body.errors[0]!.extensions.code).toBe('CSRF_PREVENTED');
+    expect({ sql, redis }).toEqual({ sql: 0, redis: {} });
   });
 
   it('refuses a body over MAX_BODY_BYTES with 413', async () => {
