@@ -19,9 +19,14 @@ export class RawSocket {
     socket.on('close', (code, reason) => (this.closeEvent = { code, reason: String(reason) }));
   }
 
-  /** Opens the socket; with `init`, also sends connection_init (with the token, if any) and waits for the ack. */
-  static async open(httpUrl: string, options: { init?: boolean; token?: string; protocol?: string } = {}): Promise<RawSocket> {
-    const socket = new WebSocket(httpUrl.replace(/^http/, 'ws'), options.protocol ?? 'graphql-transport-ws');
+  /**
+   * Opens the socket (asking for graphql-transport-ws, or for no subprotocol with
+   * `protocol: null`); unless `init` is false, also sends connection_init (with the
+   * token, if any) and waits for the ack.
+   */
+  static async open(httpUrl: string, options: { init?: boolean; token?: string; protocol?: null } = {}): Promise<RawSocket> {
+    const url = httpUrl.replace(/^http/, 'ws');
+    const socket = options.protocol === null ? new WebSocket(url) : new WebSocket(url, 'graphql-transport-ws');
     await new Promise((resolve, reject) => {
       socket.once('open', resolve);
       socket.once('error', reject);
