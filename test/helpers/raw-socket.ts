@@ -1,5 +1,4 @@
 import WebSocket from 'ws';
-import { pollUntil } from './poll';
 
 export interface Frame {
   type: string;
@@ -14,9 +13,39 @@ export interface Frame {
 export class RawSocket {
   readonly frames: Frame[] = [];
   closeEvent: { code: number; reason: string } | undefined;
+  /** Checks waiting for a frame or the close: each runs again on every event until it is satisfied. */
+  private readonly waiters = new Set<() => boolean>();
   private constructor(private readonly socket: WebSocket) {
-    socket.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
-    socket.on('close', (code, reason) => (this.closeEvent = { code, reason: String(reason) }));
+    socket.on('message', (data) => {
+      this.frames.push(JSON.parse(String(data)) as Frame);
+      this.wake();
+    });
+    socket.on('close', (code, reason) => {
+      this.closeEvent = { code, reason: String(reason) };
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters) if (waiter()) this.waiters.delete(waiter);
+  }
+
+  /** Resolves with what `check` finds, as soon as an event makes it find something, or fails after `timeoutMs`. */
+  private until<T>(what: string, check: () => T | undefined, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what} (received: ${JSON.stringify(this.frames).slice(-500)})`));
+      }, timeoutMs);
+      const waiter = () => {
+        const found = check();
+        if (found === undefined) return false;
+        clearTimeout(timer);
+        resolve(found);
+        return true;
+      };
+      if (!waiter()) this.waiters.add(waiter);
+    });
   }
 
   /**
@@ -49,7 +78,7 @@ export class RawSocket {
 
   /** The first frame received (so far or later) that matches, or fails after `timeoutMs`. */
   next(match: (frame: Frame) => boolean, timeoutMs = 5_000): Promise<Frame> {
-    return pollUntil(`a matching frame (received: ${JSON.stringify(this.frames).slice(0, 500)})`, () => this.frames.find(match), timeoutMs);
+    return this.until('a matching frame', () => this.frames.find(match), timeoutMs);
   }
 
   /** The frame that ended operation `id`: its `error`, or its `complete`. */
@@ -57,8 +86,15 @@ export class RawSocket {
     return this.next((f) => f.id === id && (f.type === 'error' || f.type === 'complete'), timeoutMs);
   }
 
+  /** The frame that ended operation `id`, or undefined once the socket has closed without one. */
+  async settled(id: string, timeoutMs = 5_000): Promise<Frame | undefined> {
+    const end = (f: Frame) => f.id === id && (f.type === 'error' || f.type === 'complete');
+    const outcome = await this.until(`operation ${id} to end or the socket to close`, () => this.frames.find(end) ?? this.closeEvent, timeoutMs);
+    return 'type' in outcome ? outcome : undefined;
+  }
+
   closed(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
-    return pollUntil('the socket to close', () => this.closeEvent, timeoutMs);
+    return this.until('the socket to close', () => this.closeEvent, timeoutMs);
   }
 
   get open(): boolean {
