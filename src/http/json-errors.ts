@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { RequestErrorCode } from '../graphql/request-errors';
 
 export interface HttpErrorLogger {
+  debug(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
 
@@ -30,7 +31,11 @@ export function jsonErrorHandler(options: { production: boolean; maxBodyBytes: n
   return (err, _req, res, next) => {
     if (res.headersSent) return next(err);
     const known = BODY_ERRORS[(err as { type?: string }).type ?? ''];
-    if (known) return sendErrors(res, known.status, [{ message: known.message(options.maxBodyBytes), code: known.code }]);
+    if (known) {
+      // The caller's mistake, not ours: worth a line when debugging a client, no more.
+      options.logger.debug({ status: known.status, code: known.code }, 'request refused before GraphQL');
+      return sendErrors(res, known.status, [{ message: known.message(options.maxBodyBytes), code: known.code }]);
+    }
     options.logger.error({ err }, 'unexpected error while serving an HTTP request');
     const message = options.production ? 'Internal server error' : String((err as Error)?.message ?? err);
     sendErrors(res, 500, [{ message, code: 'INTERNAL_SERVER_ERROR' }]);

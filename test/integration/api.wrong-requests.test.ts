@@ -88,6 +88,13 @@ describe.each([
     expect(logs.errors()).toEqual([]);
   });
 
+  it('logs each refusal below error level, with its code', () => {
+    const refusals = logs.lines.filter((l) => l.msg === 'request refused before GraphQL' || l.msg === 'graphql request');
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(refusals.every((l) => l.level < 50)).toBe(true);
+    expect(refusals.some((l) => l.code === 'INVALID_REQUEST_BODY')).toBe(true);
+  });
+
   it('answers a GET query without any preflight header (urql’s default), and the same GET with cookies once it has one', async () => {
     const query = `?query=${encodeURIComponent('{ __typename }')}`;
     const bare = await fetch(s.url + query);

@@ -13,7 +13,7 @@ describe('jsonErrorHandler', () => {
       throw new Error('ECONNREFUSED mysql://root:secret@db:3306');
     });
     app.use(jsonNotFound());
-    app.use(jsonErrorHandler({ production, maxBodyBytes: 10, logger: { error: (obj) => void logged.push(obj) } }));
+    app.use(jsonErrorHandler({ production, maxBodyBytes: 10, logger: { debug: () => {}, error: (obj) => void logged.push(obj) } }));
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
