@@ -10,7 +10,7 @@ import { GraphQLError } from 'graphql';
 export const RequestErrorCode = {
   /** The body is not JSON (or not in a charset or encoding the service reads). */
   InvalidBody: 'INVALID_REQUEST_BODY',
-  /** The body, or a graphql-ws message, is over GRAPHQL_MAX_BODY_BYTES. */
+  /** The body, or a graphql-ws subscribe message, is over MAX_BODY_BYTES. */
   TooLarge: 'PAYLOAD_TOO_LARGE',
   /** A request a browser could have sent from another site without asking first. */
   CsrfPrevented: 'CSRF_PREVENTED',

@@ -7,6 +7,7 @@ import { orders, products, users } from '../../src/db/schema';
 import { auditEntity } from '../../src/tools/audit';
 import { cachedEntities } from '../../src/tools/entities';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
+import { CLIENT_ERROR_CODES } from '../helpers/error-codes';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -18,19 +19,6 @@ import { startTestServer, type TestServer } from '../helpers/server';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 2500);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261123);
 
-const KNOWN_CODES = new Set([
-  'BAD_USER_INPUT',
-  'NOT_FOUND',
-  'CONFLICT',
-  'UNAUTHENTICATED',
-  'FORBIDDEN',
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
 /** What must never reach a client: stacks, SQL, driver errors, connection strings. */
 const LEAKS = /stacktrace|\bat [\w.]+ \(|SELECT .*? FROM|INSERT INTO|\bER_[A-Z_]+|mysql:\/\/|redis:\/\/|ECONNREFUSED|Failed query/gi;
 
@@ -200,7 +188,7 @@ describe('fuzzed requests', () => {
           return;
         }
         const result = JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: string } }> };
-        for (const error of result.errors ?? []) expect(KNOWN_CODES, JSON.stringify(error)).toContain(error.extensions?.code);
+        for (const error of result.errors ?? []) expect(CLIENT_ERROR_CODES, JSON.stringify(error)).toContain(error.extensions?.code);
         tally(result.errors?.[0]?.extensions?.code ?? 'ok');
         if (!result.errors && result.data && seed.name in accepted) {
           const value = Object.values(result.data)[0];

@@ -33,6 +33,17 @@ describe('formatError', () => {
     expect(dev(formatted, resolverError(new Error('boom')))).toBe(formatted);
   });
 
+  it.each([
+    ['provided sha does not match query', 'PERSISTED_QUERY_HASH_MISMATCH'],
+    ['Unsupported persisted query version', 'PERSISTED_QUERY_VERSION_NOT_SUPPORTED'],
+    ['some refusal Apollo may add later', 'BAD_REQUEST'],
+  ])('codes a 4xx Apollo left without a code ("%s" → %s), and does not log it as ours', (message, code) => {
+    const before = logged.length;
+    const apollo = new GraphQLError(message, { extensions: { http: { status: 400 } } });
+    expect(format({ message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }, apollo)).toEqual({ message, extensions: { code } });
+    expect(logged.length).toBe(before);
+  });
+
   it('leaves errors that already carry a code alone', () => {
     const parse = { message: 'Syntax Error', extensions: { code: 'GRAPHQL_PARSE_FAILED' } };
     expect(format(parse, new GraphQLError('Syntax Error'))).toBe(parse);
