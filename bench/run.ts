@@ -4,9 +4,11 @@
  * (bench/floor-server.ts), all on the service's default executor, for scenario 6
  * the write-through, off and floor processes once more on the other executor (see
  * scenarios/executors.ts), and for scenario 7 a private 3-master Redis Cluster
- * (lib/cluster.ts) with a write-through service on it, all on one fresh database
- * (`tl_bench_<ts>` on MYSQL_URL's server); seeds and warms them, runs the seven
- * scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
+ * (lib/cluster.ts) with a write-through service on it, and for scenario 0 the
+ * references a user would build instead (bench/references/server.ts: Apollo's bare
+ * standalone server, a plain Apollo + DataLoader + mysql2 peer, and Apollo's response
+ * cache over the peer), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
+ * server); seeds and warms them, runs the eight scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
  * bench/results.svg, bench/results-executors.svg and bench/results-cluster.svg.
  * Everything it started is stopped (by PID), the cluster's directory removed and the
  * database dropped at the end, or on Ctrl-C.
@@ -29,6 +31,7 @@ import { fmt } from './lib/stats';
 import { CLUSTER_VARIANTS, clusterScenario } from './scenarios/cluster';
 import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
 import { postWrite } from './scenarios/post-write';
+import { references } from './scenarios/references';
 import { roundTrips } from './scenarios/round-trips';
 import { throughput } from './scenarios/throughput';
 import { warmUp } from './scenarios/warm-up';
@@ -49,6 +52,8 @@ const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promi
   { id: '3', title: 'Read throughput and latency', run: (b) => throughput(b, printRun) },
   { id: '6', title: 'Compiled execution', run: (b) => executorsScenario(b, printRun) },
   { id: '7', title: 'Redis Cluster', run: (b) => clusterScenario(b, printRun) },
+  // Its writes go through the write-through service and the peer, so it runs after the reads of the others.
+  { id: '0', title: 'Against what a user would build instead', run: (b) => references(b, printRun) },
   { id: '4', title: 'Write overhead', run: (b) => writeOverhead(b, printRun) },
   { id: '5', title: 'Warm-up and memory', run: warmUp },
 ];
@@ -66,6 +71,8 @@ async function main(): Promise<void> {
     executors: selected.some((s) => s.id === '6') ? EXECUTOR_KEYS : [],
     // Scenario 7's private Redis Cluster and the write-through service on it.
     cluster: selected.some((s) => s.id === '7'),
+    // Scenario 0's references: the bare floor, the plain peer and the response cache.
+    references: selected.some((s) => s.id === '0'),
     log: (l) => console.log(`  ${l}`),
   });
   let stopping = false;

@@ -87,7 +87,28 @@ export function startFloor(options: { jwtSecret: string; name?: string; executor
   });
 }
 
-async function launch(name: string, keyPrefix: string, script: string[], nodeArgs: string[], env: Record<string, string>): Promise<BenchProcess> {
+/** What a user would build instead (bench/references/server.ts): Apollo's standalone server, bare, over mysql2, or with Apollo's response cache. */
+export type ReferenceKind = 'floor' | 'peer' | 'response-cache';
+
+export function startReference(options: { kind: ReferenceKind; mysqlUrl: string; jwtSecret: string; nodeArgs?: string[] }): Promise<BenchProcess> {
+  const name = `reference-${options.kind}`;
+  const env = { NODE_ENV: 'production', REFERENCE: options.kind, MYSQL_URL: options.mysqlUrl, JWT_SECRET: options.jwtSecret };
+  // startStandaloneServer serves GraphQL on every path and nothing else: it is up once a query answers.
+  const answers = (base: string) =>
+    fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }).then((r) => r.ok, () => false);
+  return launch(name, '', ['bench/references/server.ts'], options.nodeArgs ?? [], env, answers);
+}
+
+const serviceReady = (base: string) => fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+
+async function launch(
+  name: string,
+  keyPrefix: string,
+  script: string[],
+  nodeArgs: string[],
+  env: Record<string, string>,
+  ready: (base: string) => Promise<boolean> = serviceReady,
+): Promise<BenchProcess> {
   // PORT=0 would make the service pick one and log it, but only at info level; the
   // bench runs them at warn, so it picks the port and polls /readyz instead.
   const port = await freePort();
@@ -103,8 +124,7 @@ async function launch(name: string, keyPrefix: string, script: string[], nodeArg
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output.join('')}`);
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
+    if (await ready(base)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${name} was not ready within 60 s:\n${output.join('')}`);

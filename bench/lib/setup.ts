@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config';
 import { startBenchCluster, type BenchCluster } from './cluster';
 import type { Servers } from './counters';
 import { createBenchDatabase, type BenchDatabase } from './mysql';
-import { DEFAULT_EXECUTOR, startFloor, startService, type BenchProcess, type Executor } from './processes';
+import { DEFAULT_EXECUTOR, startFloor, startReference, startService, type BenchProcess, type Executor, type ReferenceKind } from './processes';
 import { startBenchRedis, type BenchRedis } from './redis';
 import { SEED, seed, warm } from './seed';
 
@@ -19,6 +19,8 @@ export interface Bench extends Servers {
   /** One service per cache policy asked for, all on the same database and private Redis, each with its own key prefix. */
   services: Partial<Record<CachePolicy, BenchProcess>>;
   floor?: BenchProcess;
+  /** Scenario 0's: what a user would build instead (bench/references/server.ts), on the same database. */
+  references?: Record<ReferenceKind, BenchProcess>;
   /**
    * Scenario 7's: a private 3-master Redis Cluster, and a write-through service on it
    * (REDIS_CLUSTER_NODES set, its own key prefix, the same database), its cache warmed.
@@ -47,6 +49,8 @@ export interface SetUpOptions {
   executors?: VariantKey[];
   /** Also start a private Redis Cluster and a write-through service on it (`Bench.cluster`). */
   cluster?: boolean;
+  /** Also start the reference servers (`Bench.references`). */
+  references?: boolean;
   /** Node flags per process name (a policy, 'floor', or a key of `executors`), e.g. for --cpu-prof. */
   nodeArgs?: Partial<Record<string, string[]>>;
   /** Extra environment per process name, as for `nodeArgs`. */
@@ -145,6 +149,15 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
     outcomes.forEach((o) => o.status === 'fulfilled' && started.push(o.value));
     const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
+    let references: Bench['references'];
+    if (options.references) {
+      const kinds: ReferenceKind[] = ['floor', 'peer', 'response-cache'];
+      const refs = await Promise.allSettled(kinds.map((kind) => startReference({ kind, mysqlUrl: db!.url, jwtSecret, nodeArgs: options.nodeArgs?.[`reference-${kind}`] ?? [] })));
+      refs.forEach((o) => o.status === 'fulfilled' && started.push(o.value));
+      const refFailed = refs.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (refFailed) throw refFailed.reason;
+      references = Object.fromEntries(kinds.map((k, i) => [k, (refs[i] as PromiseFulfilledResult<BenchProcess>).value])) as Bench['references'];
+    }
     const byName = new Map(started.map((p) => [p.name, p]));
     const services = Object.fromEntries(options.policies.map((p) => [p, byName.get(p)!])) as Bench['services'];
     const floor = options.floor ? byName.get('floor') : undefined;
@@ -156,6 +169,7 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
       token,
       services,
       ...(floor ? { floor } : {}),
+      ...(references ? { references } : {}),
       ...(cluster ? { cluster: { nodes: cluster, service: byName.get(CLUSTER_SERVICE)! } } : {}),
       service(policy) {
         const s = services[policy];
