@@ -92,6 +92,7 @@ const schema = z
     JWT_JWKS_URL: url(['https:', 'http:']).optional(),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
+    TOKEN_CACHE_SIZE: intIn(0, 1_000_000).default(10_000),
     REQUIRE_AUTH_FOR_READS: bool.default(false),
     GRAPHQL_INTROSPECTION: bool.optional(),
     MAX_QUERY_DEPTH: intIn(1, 100).default(8),
@@ -201,6 +202,8 @@ export interface AuthSettings {
   audience?: string | undefined;
   /** Reads need the `read` scope (otherwise they are public). */
   requireAuthForReads: boolean;
+  /** How many verified tokens to reuse until their `exp` (0: verify every request's token). */
+  verifiedTokenCacheSize?: number;
 }
 
 /** Limits every operation must pass before any resolver runs (see graphql/limits.ts). */
@@ -332,6 +335,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       requireAuthForReads: e.REQUIRE_AUTH_FOR_READS,
+      verifiedTokenCacheSize: e.TOKEN_CACHE_SIZE,
     },
     graphql: {
       introspection: e.GRAPHQL_INTROSPECTION ?? e.NODE_ENV !== 'production',

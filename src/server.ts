@@ -68,6 +68,8 @@ export interface RunningServer {
 export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
   const app = express();
   app.disable('x-powered-by');
+  // Every GraphQL answer is Cache-Control: no-store: an ETag (a hash of each body) would serve no cache.
+  app.set('etag', false);
   app.use(requestIds);
   const corsPolicy = { origins: deps.http.corsOrigins, credentials: deps.http.corsCredentials, production: deps.production };
   app.use(corsMiddleware(corsPolicy));

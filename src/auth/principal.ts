@@ -11,6 +11,10 @@ export interface Principal {
  * What a request's credentials came to: no token (anonymous), a verified one, or one
  * that was refused, with the reason to give the caller.
  */
-export type Credentials = { kind: 'anonymous' } | { kind: 'verified'; principal: Principal } | { kind: 'refused'; reason: string };
+export type Credentials =
+  | { kind: 'anonymous' }
+  /** `expiresAt`: the token's `exp`, in epoch milliseconds (undefined when it has none). */
+  | { kind: 'verified'; principal: Principal; expiresAt: number | undefined }
+  | { kind: 'refused'; reason: string };
 
 export const ANONYMOUS: Credentials = { kind: 'anonymous' };

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { AuthSettings } from '../config';
 import { ANONYMOUS, type Credentials } from './principal';
+import { reusingVerifications } from './verified-tokens';
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Credentials>;
 
@@ -8,8 +9,15 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Crede
  * Checks `Authorization: Bearer <JWT>` with jose: HS256 against the shared secret, or
  * the keys a JWKS URL publishes (fetched and cached by jose, refreshed on an unknown
  * key id). Never throws: a bad token becomes 'refused', with a reason safe to show.
+ * A verified token is reused until its `exp` (auth/verified-tokens.ts), up to
+ * `verifiedTokenCacheSize` of them; 0 checks every request's token anew.
  */
 export function createTokenVerifier(settings: AuthSettings & { secret?: string }): TokenVerifier {
+  return reusingVerifications(joseVerifier(settings), { size: settings.verifiedTokenCacheSize ?? 0 });
+}
+
+/** Every token checked by jose, each time. */
+function joseVerifier(settings: AuthSettings & { secret?: string }): TokenVerifier {
   const key = verificationKey(settings);
   const options = {
     // Pinned: a token must not choose how it is checked ("alg": "none", or HS256
@@ -27,7 +35,11 @@ export function createTokenVerifier(settings: AuthSettings & { secret?: string }
       // Two calls because jose's overloads take either a key or a key getter, not a union.
       const { payload } = typeof key === 'function' ? await jwtVerify(match[1]!, key, options) : await jwtVerify(match[1]!, key, options);
       const scope = typeof payload.scope === 'string' ? payload.scope : '';
-      return { kind: 'verified', principal: { subject: payload.sub, scopes: new Set(scope.split(' ').filter(Boolean)) } };
+      return {
+        kind: 'verified',
+        principal: { subject: payload.sub, scopes: new Set(scope.split(' ').filter(Boolean)) },
+        expiresAt: typeof payload.exp === 'number' ? payload.exp * 1000 : undefined,
+      };
     } catch (err) {
       return { kind: 'refused', reason: reasonFor(err) };
     }

@@ -69,7 +69,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       production,
       readiness,
       observability: t.observability.bind(t.core, readiness, 'test-instance'),
-      verifyToken: createTokenVerifier({ secret: jwtSecret, requireAuthForReads: false }),
+      // Reusing verified tokens as the service does by default, so every auth test runs through it.
+      verifyToken: createTokenVerifier({ secret: jwtSecret, requireAuthForReads: false, verifiedTokenCacheSize: defaults.auth.verifiedTokenCacheSize }),
       requireAuthForReads: options.requireAuthForReads ?? false,
       graphql: { ...defaults.graphql, ...options.graphql },
       http: { ...defaults.http, ...options.http },

@@ -13,7 +13,7 @@ import { createTestCore, type TestCore } from '../helpers/core';
  */
 let t: TestCore;
 let schema: GraphQLSchema;
-const everyScope: Access = { credentials: { kind: 'verified', principal: { subject: 'test', scopes: new Set(['read', 'write', 'admin']) } }, requireAuthForReads: true };
+const everyScope: Access = { credentials: { kind: 'verified', principal: { subject: 'test', scopes: new Set(['read', 'write', 'admin']) }, expiresAt: undefined }, requireAuthForReads: true };
 const anonymous: Access = { credentials: { kind: 'anonymous' }, requireAuthForReads: true };
 const status = async () => {
   throw new Error('cacheStatus is not part of these tests');
