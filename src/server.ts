@@ -3,8 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { expressMiddleware } from '@as-integrations/express5';
-import express from 'express';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
@@ -13,9 +11,11 @@ import type { TokenVerifier } from './auth/token-verifier';
 import type { GraphQLSettings, HttpSettings } from './config';
 import { corsMiddleware, upgradeAllowed } from './http/cors';
 import { csrfRefusal, mayBeForged } from './http/csrf';
-import { jsonErrorHandler, jsonNotFound } from './http/json-errors';
+import { dispatch } from './http/dispatch';
+import { graphqlRoute } from './http/graphql-route';
+import { answerError, jsonNotFound } from './http/json-errors';
 import type { PersistedQueryStore } from './http/persisted-query-store';
-import { safelistMiddleware, subscriptionRefusal, type Safelist } from './http/safelist';
+import { subscriptionRefusal, type Safelist } from './http/safelist';
 import type { Core } from './core';
 import { createCompiledExecutor, executionGateway } from './graphql/compiled-execution';
 import { createContext, type Context } from './graphql/context';
@@ -31,7 +31,6 @@ import { monitorRoutes } from './http/monitor-route';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
-import { requestIds } from './logging/request-context';
 import type { GraphQLMetrics } from './metrics/prometheus';
 import type { ReadinessChecks, StatusReport } from './metrics/status';
 import type { Registry } from 'prom-client';
@@ -62,20 +61,17 @@ export interface RunningServer {
 }
 
 /**
- * Apollo Server over Express, and graphql-ws for subscriptions, on one plain Node
- * HTTP server: one port, one path.
+ * Apollo Server, and graphql-ws for subscriptions, on one plain Node HTTP server:
+ * one port, one path. No web framework: a few fixed routes (http/dispatch.ts).
  */
 export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
-  const app = express();
-  app.disable('x-powered-by');
-  // Every GraphQL answer is Cache-Control: no-store: an ETag (a hash of each body) would serve no cache.
-  app.set('etag', false);
-  app.use(requestIds);
   const corsPolicy = { origins: deps.http.corsOrigins, credentials: deps.http.corsCredentials, production: deps.production };
-  app.use(corsMiddleware(corsPolicy));
-  const httpServer = createServer(app);
+  // The routes need Apollo started, which needs the server (to drain it): requests
+  // are answered only once it listens, at the end, by then with `handle` set.
+  let handle: ReturnType<typeof dispatch> | undefined;
+  const httpServer = createServer((req, res) => handle!(req, res));
   // Subscriptions over graphql-ws share the port and the /graphql path: the
-  // WebSocket server takes the upgrade requests, Express everything else.
+  // WebSocket server takes the upgrade requests, the routes everything else.
   const limits = createLimits(deps.graphql, deps.production);
   const contextFor = async (authorization: unknown) =>
     createContext(
@@ -140,21 +136,22 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   });
   await apollo.start();
 
-  operationalRoutes(app, { readiness: deps.readiness, registry: deps.observability.registry });
-  monitorRoutes(app);
-  app.use(
-    '/graphql',
-    express.json({ limit: deps.graphql.maxBodyBytes }),
-    ...(safelist ? [safelistMiddleware(safelist)] : []),
-    expressMiddleware(apollo, {
-      context: async ({ req }) => {
-        if (mayBeForged(req.method, req.headers)) throw csrfRefusal();
+  const answer = answerError({ production: deps.production, maxBodyBytes: deps.graphql.maxBodyBytes, logger: deps.logger });
+  handle = dispatch({
+    graphql: graphqlRoute(apollo, {
+      maxBodyBytes: deps.graphql.maxBodyBytes,
+      safelist,
+      context: async (req) => {
+        if (mayBeForged(req.method ?? '', req.headers)) throw csrfRefusal();
         return contextFor(req.headers.authorization);
       },
+      answerError: answer,
     }),
-  );
-  app.use(jsonNotFound());
-  app.use(jsonErrorHandler({ production: deps.production, maxBodyBytes: deps.graphql.maxBodyBytes, logger: deps.logger }));
+    pages: { ...operationalRoutes({ readiness: deps.readiness, registry: deps.observability.registry }), ...monitorRoutes() },
+    notFound: jsonNotFound(),
+    cors: corsMiddleware(corsPolicy),
+    answerError: answer,
+  });
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);

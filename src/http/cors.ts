@@ -1,6 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
-import type { RequestHandler } from 'express';
+
+/** A connect-style step, on Node's own request and response. */
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
 
 export interface CorsPolicy {
   /** Undefined: any localhost origin in development, none in production. */
@@ -22,7 +24,7 @@ export function originAllowed(policy: CorsPolicy, origin: string): boolean {
  * anywhere else gets no Access-Control-Allow-Origin, so its browser keeps the answer
  * from it. Preflights are answered here, before anything else runs.
  */
-export function corsMiddleware(policy: CorsPolicy): RequestHandler {
+export function corsMiddleware(policy: CorsPolicy): Middleware {
   return cors({
     origin: (origin, callback) => callback(null, origin !== undefined && originAllowed(policy, origin)),
     credentials: policy.credentials,

@@ -1,14 +1,10 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { RequestErrorCode } from '../graphql/request-errors';
+import { sendErrors, type Handler } from './respond';
 
 export interface HttpErrorLogger {
   debug(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
-}
-
-/** A GraphQL-shaped error body, `{ errors: [{ message, extensions: { code } }] }`, with its status. */
-export function sendErrors(res: Response, status: number, errors: Array<{ message: string; code: string }>): void {
-  res.status(status).json({ errors: errors.map(({ message, code }) => ({ message, extensions: { code } })) });
 }
 
 /** The errors body-parser raises (its `type`), as the caller's mistakes they are. */
@@ -22,15 +18,19 @@ const BODY_ERRORS: Record<string, { status: number; code: string; message: (limi
 };
 
 /**
- * Express answers an error with an HTML page, a stack trace with server paths in
- * development. Every error reaching this handler is answered as JSON with a code
- * instead: body-parser's by what was wrong with the body (a 4xx); anything else is
- * ours, logged in full and answered 500 without details in production.
+ * Answers an error that reached the HTTP layer as JSON with a code, never as an HTML
+ * page or a stack trace: body-parser's by what was wrong with the body (a 4xx);
+ * anything else is ours, logged in full and answered 500 without details in
+ * production. A response already under way is cut off instead.
  */
-export function jsonErrorHandler(options: { production: boolean; maxBodyBytes: number; logger: HttpErrorLogger }): ErrorRequestHandler {
-  return (err, _req, res, next) => {
-    if (res.headersSent) return next(err);
-    const known = BODY_ERRORS[(err as { type?: string }).type ?? ''];
+export function answerError(options: { production: boolean; maxBodyBytes: number; logger: HttpErrorLogger }): (err: unknown, res: ServerResponse) => void {
+  return (err, res) => {
+    if (res.headersSent) {
+      options.logger.error({ err }, 'unexpected error while answering an HTTP request');
+      res.destroy();
+      return;
+    }
+    const known = BODY_ERRORS[(err as { type?: unknown } | null)?.type as string];
     if (known) {
       // The caller's mistake, not ours: worth a line when debugging a client, no more.
       options.logger.debug({ status: known.status, code: known.code }, 'request refused before GraphQL');
@@ -42,7 +42,7 @@ export function jsonErrorHandler(options: { production: boolean; maxBodyBytes: n
   };
 }
 
-/** Every path the service does not serve: a JSON 404 rather than Express's HTML. */
-export function jsonNotFound(): RequestHandler {
+/** Every path the service does not serve: a JSON 404. */
+export function jsonNotFound(): Handler {
   return (_req, res) => sendErrors(res, 404, [{ message: 'nothing is served at this path; GraphQL is at /graphql', code: RequestErrorCode.NoSuchRoute }]);
 }

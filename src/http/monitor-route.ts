@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Express, Request, Response } from 'express';
+import { send, type Handler } from './respond';
 
 /**
  * Where the page's files are: next to this module when it runs from src/ (tsx,
@@ -26,7 +26,7 @@ const PLAIN_HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/
  * `#token=…`, which as a URL fragment never reaches the server or its logs). No CDN:
  * graphql-ws's browser build is served from node_modules.
  */
-export function monitorRoutes(app: Express): void {
+export function monitorRoutes(): Record<string, Handler> {
   const dir = ASSET_DIRS.find((candidate) => existsSync(join(candidate, 'index.html')));
   if (!dir) throw new Error(`the /monitor page's files were not found in ${ASSET_DIRS.join(' or ')}`);
   // graphql-ws's "exports" do not list umd/, so resolve the package and look inside.
@@ -42,18 +42,22 @@ export function monitorRoutes(app: Express): void {
     '/monitor/graphql-ws.js': { type: js, body: readFileSync(join(graphqlWsDir, 'umd', 'graphql-ws.min.js')) },
   };
 
-  for (const [path, asset] of Object.entries(assets)) {
-    app.get(path, (req: Request, res: Response) => {
-      res.set({
-        'Content-Type': asset.type,
-        'Cache-Control': 'no-store',
-        'X-Content-Type-Options': 'nosniff',
-        'Referrer-Policy': 'no-referrer',
-        'Content-Security-Policy': contentSecurityPolicy(req.headers.host),
-      });
-      res.send(asset.body);
-    });
-  }
+  const page =
+    (asset: Asset): Handler =>
+    (req, res) =>
+      send(
+        res,
+        200,
+        {
+          'Content-Type': asset.type,
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+          'Referrer-Policy': 'no-referrer',
+          'Content-Security-Policy': contentSecurityPolicy(req.headers.host),
+        },
+        asset.body,
+      );
+  return Object.fromEntries(Object.entries(assets).map(([path, asset]) => [path, page(asset)]));
 }
 
 /** Only this origin, for everything; the WebSocket to the same host and port. */

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { RequestHandler } from 'express';
 import { GraphQLError } from 'graphql';
 
 /** sha256 (hex) of an operation's exact text → that text. */
@@ -57,20 +56,17 @@ function requestedHash(params: { query?: unknown; extensions?: unknown }): strin
 /**
  * Production's safelist: only operations in the manifest run. Checked on the raw
  * request, before Apollo parses anything, so a refused query costs a hash and no
- * more. A listed hash sent alone gets its text filled in from the manifest.
+ * more. Gives back the text to run: the request's own, or, for a listed hash sent
+ * alone, the manifest's; undefined when the request is refused.
  */
-export function safelistMiddleware(safelist: Safelist): RequestHandler {
-  return (req, res, next) => {
-    const params = (req.method === 'GET' ? req.query : req.body) as { query?: unknown; extensions?: unknown } | undefined;
-    const hash = params && !Array.isArray(params) ? requestedHash(params) : undefined;
-    const body = hash === undefined ? undefined : safelist.get(hash);
-    if (body === undefined) {
-      res.status(400).json({ errors: [refusal()] });
-      return;
-    }
-    if (typeof params!.query !== 'string') params!.query = body;
-    next();
-  };
+export function admitted(safelist: Safelist, params: { query?: unknown; extensions?: unknown } | undefined): string | undefined {
+  const hash = params && !Array.isArray(params) ? requestedHash(params) : undefined;
+  return hash === undefined ? undefined : safelist.get(hash);
+}
+
+/** The error body of a refusal. */
+export function safelistRefusal() {
+  return { errors: [refusal()] };
 }
 
 /** The same check for a graphql-ws subscribe message, which sends the text. */

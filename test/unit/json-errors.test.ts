@@ -1,24 +1,18 @@
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonErrorHandler, jsonNotFound } from '../../src/http/json-errors';
+import { answerError } from '../../src/http/json-errors';
 
-/** The handler on a real Express app, behind a route that fails the way a bug of ours would. */
-describe('jsonErrorHandler', () => {
+/** The handler on a real Node server, behind a route that fails the way a bug of ours would. */
+describe('answerError', () => {
   const logged: unknown[] = [];
-  const apps: Array<{ url: string; close(): void }> = [];
+  const servers: Server[] = [];
   const serve = async (production: boolean) => {
-    const app = express();
-    app.get('/boom', () => {
-      throw new Error('ECONNREFUSED mysql://root:secret@db:3306');
-    });
-    app.use(jsonNotFound());
-    app.use(jsonErrorHandler({ production, maxBodyBytes: 10, logger: { debug: () => {}, error: (obj) => void logged.push(obj) } }));
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    apps.push({ url, close: () => server.close() });
-    return url;
+    const answer = answerError({ production, maxBodyBytes: 10, logger: { debug: () => {}, error: (obj) => void logged.push(obj) } });
+    const server = createServer((_req, res) => answer(new Error('ECONNREFUSED mysql://root:secret@db:3306'), res));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
   let production: string;
   let development: string;
@@ -26,7 +20,7 @@ describe('jsonErrorHandler', () => {
     production = await serve(true);
     development = await serve(false);
   });
-  afterAll(() => apps.forEach((a) => a.close()));
+  afterAll(() => servers.forEach((s) => s.close()));
 
   it('answers a fault of ours 500 INTERNAL_SERVER_ERROR as JSON, with no detail in production, and logs it in full', async () => {
     const res = await fetch(`${production}/boom`);
