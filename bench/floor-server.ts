@@ -1,6 +1,6 @@
 /**
  * The no-I/O floor: the service's own HTTP and GraphQL stack (startServer from
- * src/server.ts: the same Express app, Apollo plugins, query limits, token check and
+ * src/server.ts: the same HTTP routes, Apollo plugins, query limits, token check and
  * schema) over a stand-in core whose loaders answer constant rows from memory. What
  * it serves per second is the most any cache in front of MySQL could reach with this
  * stack; the bench spawns it as a process of its own, like the real variants.

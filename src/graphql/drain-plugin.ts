@@ -23,7 +23,7 @@ export function drainHttpServer(httpServer: Server): ApolloServerPlugin {
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
   });
-  // Ahead of Express, so that the header is set before anything is sent.
+  // Ahead of the routes, so that the header is set before anything is sent.
   httpServer.prependListener('request', (_req, res: ServerResponse) => {
     if (draining) res.setHeader('connection', 'close');
     responses.add(res);
