@@ -95,6 +95,19 @@ describe.each([
     expect(refusals.some((l) => l.code === 'INVALID_REQUEST_BODY')).toBe(true);
   });
 
+  it('echoes the caller’s x-request-id on every refusal, whichever layer refuses it', async () => {
+    for (const { path, init } of WRONG) {
+      const url = path?.startsWith('/') ? new URL(path, s.url).href : s.url + (path ?? '');
+      const response = await fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-request-id': 'refused-1' } });
+      expect(response.headers.get('x-request-id'), `${init.method} ${url}`).toBe('refused-1');
+    }
+  });
+
+  it('answers the operational routes for HEAD as for GET, without a body', async () => {
+    const head = await fetch(new URL('/healthz', s.url), { method: 'HEAD' });
+    expect({ status: head.status, body: await head.text() }).toEqual({ status: 200, body: '' });
+  });
+
   it('answers a GET query without any preflight header (urql’s default), and the same GET with cookies once it has one', async () => {
     const query = `?query=${encodeURIComponent('{ __typename }')}`;
     const bare = await fetch(s.url + query);
