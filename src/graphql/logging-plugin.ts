@@ -2,6 +2,8 @@ import type { ApolloServerPlugin } from '@apollo/server';
 
 export interface RequestLogger {
   debug(obj: object, msg: string): void;
+  /** pino's: whether a line at this level would be written. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 /**
@@ -10,6 +12,9 @@ export interface RequestLogger {
  * error formatter).
  */
 export function requestLoggingPlugin(logger: RequestLogger): ApolloServerPlugin {
+  // Below debug (production's warn), the line would be dropped: then the plugin does
+  // nothing at all per request, not even read the clock.
+  if (logger.isLevelEnabled && !logger.isLevelEnabled('debug')) return {};
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();
