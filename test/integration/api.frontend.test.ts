@@ -107,6 +107,16 @@ describe('the safelist', () => {
     expect(await byHash.json()).toEqual({ data: { user: { id: String(user.id), name: 'Listed' } } });
   });
 
+  it('runs a listed hash sent alone over GET, as urql’s persisted exchange sends it, without any APQ registration', async () => {
+    const user = await env.s.core.users.create({ name: 'Listed GET', email: `listed-get-${Date.now()}@example.com` });
+    const search = new URLSearchParams({
+      variables: JSON.stringify({ id: String(user.id) }),
+      extensions: JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha256(LISTED) } }),
+    });
+    const byHash = await fetch(`${env.s.url}?${search}`);
+    expect(await byHash.json()).toEqual({ data: { user: { id: String(user.id), name: 'Listed GET' } } });
+  });
+
   it('refuses anything else before parsing it: no SQL, no Redis command', async () => {
     const { result, sql, redis } = await env.cost(() => env.s.gql('query Unlisted { user(id: "1") { id name email } }'));
     expect(result.status).toBe(400);
