@@ -25,12 +25,15 @@ const UNAVAILABLE_CODES = new Set([
 
 /**
  * Drizzle wraps driver errors (DrizzleQueryError, with the SQL and parameters) and
- * mysql2 may wrap them again; the MySQL error code is on the innermost one.
+ * mysql2 may wrap them again; the MySQL error code is on the innermost one. mysql2's
+ * refusal to use a connection that has closed ("Can't add new command when connection
+ * is in closed state", thrown by the ROLLBACK Drizzle sends after MySQL died
+ * mid-transaction) has no code at all, only `fatal`.
  */
 function driverError(err: unknown): DriverError | undefined {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const candidate = e as DriverError;
-    if (typeof candidate.code === 'string' || typeof candidate.errno === 'number') return candidate;
+    if (typeof candidate.code === 'string' || typeof candidate.errno === 'number' || candidate.fatal === true) return candidate;
   }
   return undefined;
 }

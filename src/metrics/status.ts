@@ -15,13 +15,28 @@ export interface StatusReport extends StatsSnapshot {
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
-/** Runs every check at once; each reports 'ok' or why it failed. */
-export async function checkReadiness(checks: ReadinessChecks): Promise<Record<string, string>> {
+/** How long a readiness check may take: a probe must hear back, even from a MySQL that hangs. */
+export const READINESS_DEADLINE_MS = 1_000;
+
+/**
+ * Runs every check at once; each reports 'ok' or why it failed. A check that has not
+ * answered by the deadline counts as failed (the probe answers 503 in about a second,
+ * instead of when a hung server's connection finally gives up).
+ */
+export async function checkReadiness(checks: ReadinessChecks, deadlineMs = READINESS_DEADLINE_MS): Promise<Record<string, string>> {
   const names = Object.keys(checks);
-  const results = await Promise.allSettled(names.map((name) => checks[name]!()));
+  const results = await Promise.allSettled(names.map((name) => withDeadline(checks[name]!(), deadlineMs)));
   return Object.fromEntries(
     results.map((r, i) => [names[i], r.status === 'fulfilled' ? 'ok' : `unavailable: ${(r.reason as Error)?.message ?? r.reason}`]),
   );
+}
+
+function withDeadline<T>(check: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([check, late]).finally(() => clearTimeout(timer));
 }
 
 /** The numbers of `cacheStatus` and the /monitor page, gathered when asked. */

@@ -70,6 +70,19 @@ describe('with MySQL cut off', () => {
     expect(await ready.json()).toMatchObject({ mysql: expect.stringMatching(/^unavailable/), redis: 'ok' });
   });
 
+  it('reports MySQL as not ready within about a second while MySQL hangs', async () => {
+    await proxy.restore();
+    proxy.blackhole();
+    try {
+      // Without the deadline this would wait until the hung connection gave up.
+      const ready = await fetch(s.url.replace(/\/graphql$/, '/readyz'));
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ mysql: 'unavailable: no answer within 1000 ms', redis: 'ok' });
+    } finally {
+      await proxy.restore();
+    }
+  });
+
   it('works again once MySQL is back', async () => {
     await proxy.restore();
     const res = await s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "Back" }) { version } }`, { id: userId });

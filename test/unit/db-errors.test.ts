@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isLockConflict } from '../../src/db/errors';
+import { DatabaseUnavailableError } from '../../src/errors';
+import { isLockConflict, translateDatabaseError } from '../../src/db/errors';
 
 /** How mysql2 reports them, and how Drizzle wraps them (DrizzleQueryError, with the driver's error as `cause`). */
 const driver = (code: string, errno: number) => Object.assign(new Error(code), { code, errno });
@@ -16,5 +17,21 @@ describe('isLockConflict', () => {
     expect(isLockConflict(wrapped(driver('ER_DUP_ENTRY', 1062)))).toBe(false);
     expect(isLockConflict(driver('ECONNREFUSED', -111))).toBe(false);
     expect(isLockConflict(new Error('something else'))).toBe(false);
+  });
+});
+
+describe('translateDatabaseError', () => {
+  it('calls a closed connection unavailable, though mysql2 gives that error no code', () => {
+    // What Drizzle's ROLLBACK throws when MySQL died in the middle of the transaction.
+    const closed = Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true });
+    expect(translateDatabaseError(closed, 'user')).toBeInstanceOf(DatabaseUnavailableError);
+    expect(translateDatabaseError(wrapped(closed), 'user')).toBeInstanceOf(DatabaseUnavailableError);
+    expect((translateDatabaseError(closed, 'user') as DatabaseUnavailableError).cause).toBe(closed);
+  });
+
+  it('calls a lost connection unavailable, and leaves an error it does not know alone', () => {
+    expect(translateDatabaseError(wrapped(driver('PROTOCOL_CONNECTION_LOST', -1)), 'user')).toBeInstanceOf(DatabaseUnavailableError);
+    const unknown = new Error('something else');
+    expect(translateDatabaseError(unknown, 'user')).toBe(unknown);
   });
 });
