@@ -7,6 +7,8 @@ import { assertId, type Repository } from '../writethrough/repository';
 import type { Transaction, UnitOfWork } from '../writethrough/unit-of-work';
 
 export const MAX_ORDER_QUANTITY = 10_000;
+/** The largest total an order may come to: what GraphQL's Int (`totalCents: Int!`) can answer. */
+export const MAX_ORDER_TOTAL_CENTS = 2 ** 31 - 1;
 export const MAX_RECENT_ORDERS = 100;
 
 export interface PlaceOrder {
@@ -40,9 +42,14 @@ export class OrderService {
       await this.assertUserExists(tx, userId);
       await this.takeStock(tx, productId, quantity);
       const product = await this.repositories.products.selectOne(tx, productId);
-      const [header] = await tx
-        .insert(orders)
-        .values({ userId, productId, quantity, totalCents: product.priceCents * quantity });
+      const totalCents = product.priceCents * quantity;
+      // Refused before anything commits (the throw rolls the stock back): an order
+      // whose total GraphQL cannot answer would commit and then fail its own mutation,
+      // and every recentOrders that lists it.
+      if (totalCents > MAX_ORDER_TOTAL_CENTS) {
+        throw new InvalidInputError(`the order would come to ${totalCents} cents, over the ${MAX_ORDER_TOTAL_CENTS} an order may total`, 'quantity');
+      }
+      const [header] = await tx.insert(orders).values({ userId, productId, quantity, totalCents });
       await this.work.beforeCommit({ entity: 'order', operation: 'create', id: header.insertId });
       const order = await this.repositories.orders.selectOne(tx, header.insertId);
       return {

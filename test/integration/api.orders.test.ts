@@ -108,6 +108,33 @@ describe('placeOrder', () => {
   });
 });
 
+describe('placeOrder at the limits of an order’s total', () => {
+  const MAX = 2 ** 31 - 1;
+
+  it('accepts the largest total, which round-trips through the cache and recentOrders', async () => {
+    const [userId, productId] = [await createUser(), await createProduct(10, MAX)];
+    const res = await place(userId, productId, 1);
+    expect(res.errors).toBeUndefined();
+    const id = res.data!.placeOrder.id as string;
+    expect(res.data!.placeOrder).toMatchObject({ totalCents: MAX, product: { stock: 9 } });
+    const read = await env.s.gql(`query($id: ID!) { order(id: $id) { totalCents } recentOrders(limit: 5) { id totalCents } }`, { id });
+    expect(read.errors).toBeUndefined();
+    expect(read.data!.order).toEqual({ totalCents: MAX });
+    expect(read.data!.recentOrders).toContainEqual({ id, totalCents: MAX });
+  });
+
+  it('refuses one cent past it with BAD_USER_INPUT and writes nothing: no order, the stock untouched', async () => {
+    const [userId, productId] = [await createUser(), await createProduct(10, 2 ** 30)];
+    const [ordersBefore, productBefore] = [await orderCount(), await productInMysql(productId)];
+    const res = await place(userId, productId, 2);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
+    expect(await orderCount()).toBe(ordersBefore);
+    expect(await productInMysql(productId)).toEqual(productBefore);
+    // recentOrders still answers for everyone.
+    expect((await env.s.gql('{ recentOrders(limit: 5) { id totalCents } }')).errors).toBeUndefined();
+  });
+});
+
 describe('order', () => {
   it('answers null for an id with no order', async () => {
     expect((await env.s.gql(`{ order(id: "999999") { id } }`)).data).toEqual({ order: null });
