@@ -70,8 +70,6 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   // are answered only once it listens, at the end, by then with `handle` set.
   let handle: ReturnType<typeof dispatch> | undefined;
   const httpServer = createServer((req, res) => handle!(req, res));
-  // Subscriptions over graphql-ws share the port and the /graphql path: the
-  // WebSocket server takes the upgrade requests, the routes everything else.
   const limits = createLimits(deps.graphql, deps.production);
   const contextFor = async (authorization: unknown) =>
     createContext(
@@ -84,6 +82,8 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     );
   const formatError = createErrorFormatter({ production: deps.production, logger: deps.logger });
   const safelist = deps.persistedQueries.safelist;
+  // Subscriptions over graphql-ws share the port and the /graphql path: the
+  // WebSocket server takes the upgrade requests, the routes everything else.
   const subscriptions = useServer(
     {
       schema: deps.schema,

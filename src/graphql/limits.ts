@@ -20,9 +20,9 @@ export interface Limits {
   parseOptions: ParseOptions;
   /** Depth, cost, aliases and directives: checked at validation, before any resolver runs. */
   validationRules: ValidationRule[];
-  /** The same checks for graphql-ws, which parses and validates on its own. */
-  parseSubscription(source: string | Source): DocumentNode;
-  validateSubscription(schema: GraphQLSchema, document: DocumentNode): ReturnType<typeof validate>;
+  /** The same checks for every operation sent over graphql-ws (graphql/websocket-operations.ts), which Apollo never sees. */
+  parseOverWebSocket(source: string | Source): DocumentNode;
+  validateOverWebSocket(schema: GraphQLSchema, document: DocumentNode): ReturnType<typeof validate>;
 }
 
 /**
@@ -44,7 +44,7 @@ export function createLimits(settings: GraphQLSettings, production: boolean): Li
     // "Did you mean …?" helps a developer and maps the schema for an attacker.
     blockFieldSuggestion: { enabled: production },
   }).protect();
-  const subscriptionRules = [
+  const webSocketRules = [
     ...specifiedRules,
     ...armor.validationRules,
     ...(settings.introspection ? [] : [NoSchemaIntrospectionCustomRule]),
@@ -54,7 +54,7 @@ export function createLimits(settings: GraphQLSettings, production: boolean): Li
     plugins: armor.plugins,
     parseOptions,
     validationRules: armor.validationRules,
-    parseSubscription: (source) => parse(source, parseOptions),
-    validateSubscription: (schema, document) => validate(schema, document, subscriptionRules),
+    parseOverWebSocket: (source) => parse(source, parseOptions),
+    validateOverWebSocket: (schema, document) => validate(schema, document, webSocketRules),
   };
 }

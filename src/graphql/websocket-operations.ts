@@ -8,7 +8,7 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
 
 export interface WebSocketOperationDeps {
   schema: GraphQLSchema;
-  limits: Pick<Limits, 'parseSubscription' | 'validateSubscription'>;
+  limits: Pick<Limits, 'parseOverWebSocket' | 'validateOverWebSocket'>;
   /** The formatter HTTP answers go through, so both transports give the same codes. */
   formatError: ErrorFormatter;
   /** The context of one operation, from the connection's `authorization` parameter. */
@@ -48,12 +48,12 @@ export function websocketOperations(deps: WebSocketOperationDeps): Pick<ServerOp
 function prepare(deps: WebSocketOperationDeps, payload: SubscribePayload): Omit<ExecutionArgs, 'contextValue'> | GraphQLError[] {
   let document;
   try {
-    document = deps.limits.parseSubscription(payload.query);
+    document = deps.limits.parseOverWebSocket(payload.query);
   } catch (err) {
     // graphql-js's parser throws nothing but GraphQLErrors (syntax, token limit).
     return [coded(err as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
   }
-  const invalid = deps.limits.validateSubscription(deps.schema, document);
+  const invalid = deps.limits.validateOverWebSocket(deps.schema, document);
   if (invalid.length > 0) return invalid.map((error) => coded(error, 'GRAPHQL_VALIDATION_FAILED'));
   const operationName = payload.operationName ?? undefined;
   const operation = getOperationAST(document, operationName);
