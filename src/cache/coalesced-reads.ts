@@ -11,7 +11,7 @@ interface Waiting {
 /**
  * The most keys one merged MGET asks for. Redis answers one command at a time, so a
  * huge MGET would hold up every other client; a batch larger than this on its own
- * (a DataLoader batch is at most 500) still goes out whole.
+ * (a loader batch is at most 500 ids, writethrough/loaders.ts) still goes out whole.
  */
 export const MAX_COALESCED_KEYS = 1000;
 
@@ -19,7 +19,7 @@ export const MAX_COALESCED_KEYS = 1000;
  * Reads made by concurrent requests in one turn of the event loop, sent to Redis as
  * one MGET.
  *
- * Each request's DataLoader sends one batch per entity type. Under load many requests
+ * Each request's loader sends one batch per entity type. Under load many requests
  * reach that point in the same turn (every request whose bytes arrived in one poll),
  * and each MGET costs its own command, socket write, reply parse and promise chain,
  * which for a one-row read is most of what the cache costs. So batches wait for the

@@ -1,11 +1,10 @@
-import type DataLoader from 'dataloader';
 import type { Core } from '../core';
 import type { OrderRow, ProductRow, UserRow } from '../db/schema';
 import type { StatusReport } from '../metrics/status';
-import { createLoader } from '../writethrough/loaders';
+import { createLoader, type EntityLoader } from '../writethrough/loaders';
 import type { Access } from './auth';
 
-/** What every resolver gets: the core, this request's own DataLoaders, who is asking, and the status report. */
+/** What every resolver gets: the core, this request's own loaders, who is asking, and the status report. */
 export interface Context {
   core: Core;
   loaders: Loaders;
@@ -14,9 +13,9 @@ export interface Context {
 }
 
 export interface Loaders {
-  user: DataLoader<number, UserRow | null>;
-  product: DataLoader<number, ProductRow | null>;
-  order: DataLoader<number, OrderRow | null>;
+  user: EntityLoader<UserRow>;
+  product: EntityLoader<ProductRow>;
+  order: EntityLoader<OrderRow>;
 }
 
 /** Loaders are made per request, so a batch never mixes requests and nothing is cached in-process for longer. */

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
  * object literal's getter and setter closing over Apollo's whole request context.
  * V8 allocates the accessor pair of such a literal in the old generation. So every
  * request left a dead old object pointing at its context (the variables, our
- * DataLoaders and each promise they made, the result), and every scavenge took the
+ * loaders and each promise they made, the result), and every scavenge took the
  * old object for a live root: the request's young objects were copied, then
  * promoted, and lived until the next full collection. Measured with
  * `--trace-gc-nvp` on users(ids: 100), the same service promoted 77 KB per request

@@ -10,7 +10,7 @@ export type WriteOutcome = 'set' | 'stale' | 'late' | 'error';
 export interface CoreMetrics {
   /** Keys a read found in the cache (or not), by result; `bypassed`: suspect keys read from MySQL. */
   cacheLookups(entity: string, result: LookupResult, count: number): void;
-  /** The size of one DataLoader batch. */
+  /** The size of one loader batch. */
   loaderBatch(entity: string, size: number): void;
   redisCall(operation: 'mget' | 'cas_set', seconds: number, ok: boolean): void;
   /** `replica_select`: a read the cache could not answer, sent to a read replica. */

@@ -28,7 +28,7 @@ export function createPrometheusMetrics(gauges: Gauges) {
   collectDefaultMetrics({ register: registry, prefix: 'throughline_' });
   const m = {
     lookups: new Counter({ name: 'throughline_cache_lookups_total', help: 'Keys read through the cache, by result: hit, negative_hit (a tombstone or "no such row"), miss, bypassed (suspect, read from MySQL).', labelNames: ['entity', 'result'], registers: [registry] }),
-    batch: new Histogram({ name: 'throughline_loader_batch_size', help: 'Ids per DataLoader batch.', labelNames: ['entity'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [registry] }),
+    batch: new Histogram({ name: 'throughline_loader_batch_size', help: 'Ids per loader batch.', labelNames: ['entity'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [registry] }),
     redis: new Histogram({ name: 'throughline_redis_call_seconds', help: 'Redis round trips (an MGET, or a pipeline of compare-and-sets).', labelNames: ['operation', 'ok'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     mysql: new Histogram({ name: 'throughline_mysql_call_seconds', help: 'MySQL calls: a batch SELECT (replica_select: on a read replica), or a whole write transaction.', labelNames: ['operation', 'ok'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     writes: new Counter({ name: 'throughline_cache_write_attempts_total', help: 'Attempts to write a committed row to the cache, by outcome: set, stale (a newer version was there), late, error.', labelNames: ['entity', 'outcome'], registers: [registry] }),

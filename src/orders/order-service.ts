@@ -59,7 +59,7 @@ export class OrderService {
     });
   }
 
-  /** The newest orders' ids, newest first; the caller loads the orders through its DataLoader. */
+  /** The newest orders' ids, newest first; the caller loads the orders through its loader. */
   async recentIds(limit: number): Promise<number[]> {
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_ORDERS) {
       throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_RECENT_ORDERS}`, 'limit');

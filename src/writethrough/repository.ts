@@ -70,7 +70,7 @@ export class Repository<T extends VersionedTable> {
   }
 
   /**
-   * A DataLoader batch function: one value per id, in the order given, `null` where
+   * A loader's batch function (writethrough/loaders.ts): one value per id, in the order given, `null` where
    * no row exists. One MGET; the misses in one SELECT … IN; their backfill in one
    * pipeline. If Redis fails, the whole batch is read from MySQL (a replica, if there
    * are any) and not backfilled.

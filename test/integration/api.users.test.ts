@@ -84,6 +84,21 @@ describe('user and users', () => {
     expect({ sql, redis }).toEqual({ sql: 0, redis: { mget: 1 } });
   });
 
+  it('reads every user a request names with one SELECT when cold, lists and single ids alike', async () => {
+    const [a, b, c, d] = [await createUser(), await createUser(), await createUser(), await createUser()];
+    await env.s.redis.del(...[a, b, c, d].map((u) => env.s.core.users.cacheLayout.key(Number(u.id))));
+    const { result, sql, redis } = await env.cost(() =>
+      env.s.gql(`query($a: ID!, $x: [ID!]!, $y: [ID!]!) { one: user(id: $a) { id } x: users(ids: $x) { id } y: users(ids: $y) { id } }`, {
+        a: a.id,
+        x: [b.id, c.id],
+        y: [d.id, a.id],
+      }),
+    );
+    expect(result.data).toEqual({ one: { id: a.id }, x: [{ id: b.id }, { id: c.id }], y: [{ id: d.id }, { id: a.id }] });
+    expect(sql).toBe(1);
+    expect(redis.mget).toBe(1);
+  });
+
   it.each([
     ['non-numeric', 'abc'],
     ['negative', '-4'],

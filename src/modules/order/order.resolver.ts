@@ -2,7 +2,6 @@ import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver
 import type { OrderRow } from '../../db/schema';
 import type { Context } from '../../graphql/context';
 import { parseId } from '../../graphql/ids';
-import { loadAll } from '../../graphql/patch';
 import { Product } from '../product/product.type';
 import { User } from '../user/user.type';
 import { PlaceOrderInput } from './order.input';
@@ -21,7 +20,7 @@ export class OrderResolver {
   async recentOrders(@Arg('limit', () => Int, { defaultValue: 20 }) limit: number, @Ctx() { core, loaders }: Context) {
     const ids = await core.ordering.recentIds(limit);
     // An order deleted between the two reads is left out rather than answered as null.
-    return (await loadAll(loaders.order, ids)).filter((o) => o !== null);
+    return (await loaders.order.loadMany(ids)).filter((o) => o !== null);
   }
 
   @Authorized('write')

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { parseId, parseIds } from '../../graphql/ids';
-import { definedFields, loadAll } from '../../graphql/patch';
+import { definedFields } from '../../graphql/patch';
 import { CreateProductInput, UpdateProductArgs } from './product.input';
 import { Product } from './product.type';
 
@@ -16,7 +16,7 @@ export class ProductResolver {
   @Authorized('read')
   @Query(() => [Product], { nullable: 'items', description: 'In the order of `ids`, null where there is no product; at most 100.' })
   async products(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context) {
-    return loadAll(loaders.product, parseIds(ids));
+    return loaders.product.loadMany(parseIds(ids));
   }
 
   @Authorized('write')

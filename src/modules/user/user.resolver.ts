@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../graphql/context';
 import { parseId, parseIds } from '../../graphql/ids';
-import { definedFields, loadAll } from '../../graphql/patch';
+import { definedFields } from '../../graphql/patch';
 import { CreateUserInput, UpdateUserArgs } from './user.input';
 import { User } from './user.type';
 
@@ -16,7 +16,7 @@ export class UserResolver {
   @Authorized('read')
   @Query(() => [User], { nullable: 'items', description: 'In the order of `ids`, null where there is no user; at most 100.' })
   async users(@Arg('ids', () => [ID]) ids: string[], @Ctx() { loaders }: Context) {
-    return loadAll(loaders.user, parseIds(ids));
+    return loaders.user.loadMany(parseIds(ids));
   }
 
   @Authorized('write')
