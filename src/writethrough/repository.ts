@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
+import { eq, getTableColumns, inArray } from 'drizzle-orm';
 import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cache } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
@@ -15,6 +15,7 @@ import type { WriteOperation } from './failures';
 import type { CoreLogger } from './logger';
 import type { Transaction, UnitOfWork } from './unit-of-work';
 import type { RepositoryHooks } from './hooks';
+import { WriteStatements } from './statements';
 
 /** Any Drizzle MySQL table with a numeric `id` and `version`. */
 export type VersionedTable = MySqlTable & { id: MySqlColumn; version: MySqlColumn };
@@ -55,6 +56,7 @@ export class Repository<T extends VersionedTable> {
   private readonly writableFields: ReadonlySet<string>;
   private readonly hooks: RepositoryHooks;
   private readonly now: () => number;
+  private readonly statements: WriteStatements<T>;
 
   constructor(
     readonly entity: string,
@@ -67,6 +69,7 @@ export class Repository<T extends VersionedTable> {
     this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
     this.hooks = deps.hooks ?? {};
     this.now = deps.now ?? Date.now;
+    this.statements = new WriteStatements(deps.db, table);
   }
 
   /**
@@ -210,15 +213,8 @@ export class Repository<T extends VersionedTable> {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
     return this.deps.work.run(this.entity, async (tx) => {
-      const match =
-        expectedVersion === undefined
-          ? eq(this.table.id, id)
-          : and(eq(this.table.id, id), eq(this.table.version, expectedVersion));
-      const [header] = await tx
-        .update(this.table)
-        .set({ ...patch, version: sql`${this.table.version} + 1` } as never)
-        .where(match);
-      if (header.affectedRows === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
+      const matched = await this.statements.update(tx, id, patch, expectedVersion);
+      if (matched === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
       const row = await this.selectOne(tx, id);
       return { result: row, writes: this.cacheWrites('update', row) };
@@ -259,10 +255,7 @@ export class Repository<T extends VersionedTable> {
 
   /** Reads one row inside a transaction, so it sees that transaction's own writes. */
   async selectOne(tx: Transaction, id: number): Promise<Row<T>> {
-    const [row] = await tx
-      .select()
-      .from(this.table as MySqlTable)
-      .where(eq(this.table.id, id));
+    const row = await this.statements.select(tx, id);
     if (!row) throw new NotFoundError(this.entity, id);
     return row as Row<T>;
   }

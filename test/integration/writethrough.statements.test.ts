@@ -1,0 +1,62 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { products, users } from '../../src/db/schema';
+import { WriteStatements } from '../../src/writethrough/statements';
+import { createTestCore, type TestCore } from '../helpers/core';
+
+let t: TestCore;
+beforeAll(async () => {
+  t = await createTestCore();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const newUser = async () => (await t.core.users.create({ name: 'Stated', email: `st-${Date.now()}-${Math.random()}@example.com`, bio: 'b' })).id;
+/** The UPDATE statements Drizzle has logged so far. */
+const updatesLogged = () => t.statements.statements.filter((s) => s.startsWith('update'));
+
+describe('WriteStatements', () => {
+  it('reads a row exactly as Drizzle select() does: every column, dates as Dates, nulls as nulls', async () => {
+    const id = await newUser();
+    await t.db.update(users).set({ bio: null }).where(eq(users.id, id));
+    const statements = new WriteStatements(t.db, users);
+    const ours = await t.db.transaction((tx) => statements.select(tx, id));
+    const drizzles = (await t.db.select().from(users).where(eq(users.id, id)))[0];
+    expect(ours).toEqual(drizzles);
+    expect(ours!.createdAt).toBeInstanceOf(Date);
+    expect(ours!.bio).toBeNull();
+  });
+
+  it('answers undefined for an id with no row', async () => {
+    const statements = new WriteStatements(t.db, users);
+    expect(await t.db.transaction((tx) => statements.select(tx, 999_999_977))).toBeUndefined();
+  });
+
+  it('sends the UPDATE Drizzle builder would send for the same patch', async () => {
+    const id = await newUser();
+    const statements = new WriteStatements(t.db, products);
+    await t.db.transaction((tx) => statements.update(tx, id, { name: 'x', stock: 3 }, 4));
+    const ours = updatesLogged().at(-1);
+    const built = t.db
+      .update(products)
+      .set({ name: 'x', stock: 3, version: sql`${products.version} + 1` })
+      .where(and(eq(products.id, id), eq(products.version, 4)))
+      .toSQL().sql;
+    expect(ours).toBe(built);
+  });
+
+  it('sets the patched fields (null included), bumps the version and stamps updatedAt, only where the version matches', async () => {
+    const id = await newUser();
+    const statements = new WriteStatements(t.db, users);
+    await t.db.update(users).set({ updatedAt: new Date('2001-01-01T00:00:00Z'), version: 1 }).where(eq(users.id, id));
+    const [before] = await t.db.select().from(users).where(eq(users.id, id));
+    expect(await t.db.transaction((tx) => statements.update(tx, id, { name: 'Renamed', bio: null }, 2))).toBe(0);
+    expect(await t.db.transaction((tx) => statements.update(tx, id, { name: 'Renamed', bio: null }, 1))).toBe(1);
+    expect(await t.db.transaction((tx) => statements.update(tx, id, { email: `moved-${id}@example.com` }))).toBe(1);
+    const [after] = await t.db.select().from(users).where(eq(users.id, id));
+    expect(after).toMatchObject({ name: 'Renamed', bio: null, email: `moved-${id}@example.com`, version: 3 });
+    expect(after!.updatedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(after!.createdAt).toEqual(before!.createdAt);
+  });
+});
