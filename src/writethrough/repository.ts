@@ -213,11 +213,10 @@ export class Repository<T extends VersionedTable> {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
     return this.deps.work.run(this.entity, async (tx) => {
-      const matched = await this.statements.update(tx, id, patch, expectedVersion);
-      if (matched === 0) await this.explainMissedUpdate(tx, id, expectedVersion);
+      const { matched, row } = await this.statements.updateAndRead(tx, id, patch, expectedVersion);
+      if (matched === 0 || !row) this.explainMissedUpdate(id, row, expectedVersion);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
-      const row = await this.selectOne(tx, id);
-      return { result: row, writes: this.cacheWrites('update', row) };
+      return { result: row!, writes: this.cacheWrites('update', row!) };
     });
   }
 
@@ -330,17 +329,13 @@ export class Repository<T extends VersionedTable> {
     return rows as Array<Row<T>>;
   }
 
-  /** Zero rows matched: either the row is gone or its version moved on. */
-  private async explainMissedUpdate(tx: Transaction, id: number, expectedVersion?: number): Promise<never> {
-    const [current] = await tx
-      .select({ version: this.table.version })
-      .from(this.table as MySqlTable)
-      .where(eq(this.table.id, id));
+  /** Zero rows matched: either the row is gone or its version moved on (`current` is what is there now). */
+  private explainMissedUpdate(id: number, current: Row<T> | undefined, expectedVersion?: number): never {
     if (!current) throw new NotFoundError(this.entity, id);
-    throw new ConflictError(
-      `${this.entity} ${id} is at version ${current.version as number}, not the expected ${expectedVersion}`,
-      { expectedVersion, actualVersion: current.version },
-    );
+    throw new ConflictError(`${this.entity} ${id} is at version ${current.version}, not the expected ${expectedVersion}`, {
+      expectedVersion,
+      actualVersion: current.version,
+    });
   }
 
   private assertWritable(values: object, operation: 'create' | 'update'): void {

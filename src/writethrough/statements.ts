@@ -3,7 +3,7 @@ import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { Database } from '../db/client';
 import type { Transaction } from './unit-of-work';
-import type { VersionedTable } from './repository';
+import type { Row, VersionedTable } from './repository';
 
 /**
  * A statement Drizzle has already built: executing it hands Drizzle's session the SQL
@@ -27,7 +27,7 @@ interface Template {
 }
 
 /**
- * The two statements every write runs, `UPDATE … WHERE id = ?` and `SELECT … WHERE id = ?`,
+ * The statements every write runs, `UPDATE … WHERE id = ?` and `SELECT … WHERE id = ?`,
  * built by Drizzle once per table (and per set of patched columns) rather than on every
  * call: building them was a fifth of an updateUser's CPU (bench/findings.md), spent
  * while the transaction held the row's lock. Drizzle still writes the SQL, runs it on
@@ -59,26 +59,35 @@ export class WriteStatements<T extends VersionedTable> {
   }
 
   /** The row with this id as the transaction sees it, or undefined. */
-  async select(tx: Transaction, id: number): Promise<T['$inferSelect'] | undefined> {
+  async select(tx: Transaction, id: number): Promise<Row<T> | undefined> {
     const [rows] = (await tx.execute(bind(this.selectById, { id }))) as unknown as [RowDataPacket[]];
     return rows[0] === undefined ? undefined : this.decode(rows[0]);
   }
 
   /**
    * Sets the patched fields, stamps the `$onUpdateFn` columns and bumps the version,
-   * where the id (and, if given, the version) match. Returns how many rows matched.
+   * where the id (and, if given, the version) match; then reads the row back. Both go
+   * in one round trip (the pool allows multiple statements, db/client.ts): on a row
+   * many writers want, the row's lock is held from the UPDATE to the COMMIT, and a
+   * round trip between them, with whatever else the event loop has to do before it
+   * sends the SELECT, was most of that time. Returns how many rows the UPDATE matched
+   * and the row as it is now (the current one if the UPDATE matched none).
    */
-  async update(tx: Transaction, id: number, patch: Record<string, unknown>, expectedVersion?: number): Promise<number> {
+  async updateAndRead(
+    tx: Transaction,
+    id: number,
+    patch: Record<string, unknown>,
+    expectedVersion?: number,
+  ): Promise<{ matched: number; row: Row<T> | undefined }> {
     const fields = this.columns.map(([field]) => field).filter((field) => patch[field] !== undefined);
     const values: Record<string, unknown> = { ...patch, id, expectedVersion };
     for (const [field, column] of this.stamped) if (values[field] === undefined) values[field] = column.onUpdateFn!();
-    const [header] = (await tx.execute(bind(this.updateTemplate(fields, expectedVersion !== undefined), values))) as unknown as [
-      ResultSetHeader,
-    ];
-    return header.affectedRows;
+    const statement = this.updateTemplate(fields, expectedVersion !== undefined);
+    const [[header, rows]] = (await tx.execute(bind(statement, values))) as unknown as [[ResultSetHeader, RowDataPacket[]]];
+    return { matched: header.affectedRows, row: rows[0] === undefined ? undefined : this.decode(rows[0]) };
   }
 
-  /** Built the first time a set of fields is patched; there are at most 2^fields × 2 of them. */
+  /** The UPDATE then the SELECT, built the first time a set of fields is patched; there are at most 2^fields × 2 of them. */
   private updateTemplate(fields: string[], versioned: boolean): Template {
     const key = `${fields.join(',')}${versioned ? '@version' : ''}`;
     let built = this.updates.get(key);
@@ -88,20 +97,21 @@ export class WriteStatements<T extends VersionedTable> {
       set.version = sql`${this.table.version} + 1`;
       const byId = eq(this.table.id, sql.placeholder('id'));
       const where = versioned ? and(byId, eq(this.table.version, sql.placeholder('expectedVersion'))) : byId;
-      built = template(this.db.update(this.table).set(set as never).where(where).toSQL());
+      const update = template(this.db.update(this.table).set(set as never).where(where).toSQL());
+      built = { sql: `${update.sql}; ${this.selectById.sql}`, params: [...update.params, ...this.selectById.params] };
       this.updates.set(key, built);
     }
     return built;
   }
 
   /** What Drizzle's own result mapping does: each column decoded by its column, null left null. */
-  private decode(raw: RowDataPacket): T['$inferSelect'] {
+  private decode(raw: RowDataPacket): Row<T> {
     const row: Record<string, unknown> = {};
     for (const [field, name, column] of this.columns) {
       const value = raw[name];
       row[field] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
     }
-    return row as T['$inferSelect'];
+    return row as Row<T>;
   }
 }
 

@@ -33,28 +33,36 @@ describe('WriteStatements', () => {
     expect(await t.db.transaction((tx) => statements.select(tx, 999_999_977))).toBeUndefined();
   });
 
-  it('sends the UPDATE Drizzle builder would send for the same patch', async () => {
+  it("sends the UPDATE Drizzle's builder would send for the same patch, then the SELECT by id, in one round trip", async () => {
     const id = await newUser();
     const statements = new WriteStatements(t.db, products);
-    await t.db.transaction((tx) => statements.update(tx, id, { name: 'x', stock: 3 }, 4));
-    const ours = updatesLogged().at(-1);
+    await t.serverStatements();
+    const sentBefore = t.statements.count;
+    await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'x', stock: 3 }, 4));
+    expect(await t.serverStatements()).toBe(4); // BEGIN, UPDATE, SELECT, COMMIT, as MySQL counts them
+    expect(t.statements.count - sentBefore).toBe(3); // sent in three round trips: the UPDATE and SELECT together
+    const [update, select] = updatesLogged().at(-1)!.split('; ');
     const built = t.db
       .update(products)
       .set({ name: 'x', stock: 3, version: sql`${products.version} + 1` })
       .where(and(eq(products.id, id), eq(products.version, 4)))
       .toSQL().sql;
-    expect(ours).toBe(built);
+    expect(update).toBe(built);
+    expect(select).toBe(t.db.select().from(products).where(eq(products.id, id)).toSQL().sql);
   });
 
-  it('sets the patched fields (null included), bumps the version and stamps updatedAt, only where the version matches', async () => {
+  it('sets the patched fields (null included), bumps the version and stamps updatedAt, only where the version matches, and reads the row back', async () => {
     const id = await newUser();
     const statements = new WriteStatements(t.db, users);
     await t.db.update(users).set({ updatedAt: new Date('2001-01-01T00:00:00Z'), version: 1 }).where(eq(users.id, id));
     const [before] = await t.db.select().from(users).where(eq(users.id, id));
-    expect(await t.db.transaction((tx) => statements.update(tx, id, { name: 'Renamed', bio: null }, 2))).toBe(0);
-    expect(await t.db.transaction((tx) => statements.update(tx, id, { name: 'Renamed', bio: null }, 1))).toBe(1);
-    expect(await t.db.transaction((tx) => statements.update(tx, id, { email: `moved-${id}@example.com` }))).toBe(1);
+    const missed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, 2));
+    expect(missed).toEqual({ matched: 0, row: before });
+    const renamed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, 1));
+    expect(renamed).toMatchObject({ matched: 1, row: { name: 'Renamed', bio: null, version: 2 } });
+    const moved = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { email: `moved-${id}@example.com` }));
     const [after] = await t.db.select().from(users).where(eq(users.id, id));
+    expect(moved).toEqual({ matched: 1, row: after });
     expect(after).toMatchObject({ name: 'Renamed', bio: null, email: `moved-${id}@example.com`, version: 3 });
     expect(after!.updatedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(after!.createdAt).toEqual(before!.createdAt);
