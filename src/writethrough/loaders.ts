@@ -7,45 +7,67 @@ export const MAX_BATCH_IDS = 500;
 /** What a loader is asked for: one id (`load`) or a list of ids (`loadMany`). */
 type Ask = number | readonly number[];
 
-/** One fetch in flight: the ids it asks for, then their rows in the same order. */
+/** Stands in a loader's overrides for an id a write cleared. */
+const CLEARED = Symbol('cleared');
+
+/** One fetch: the ids it asks for, then their rows in the same order. */
 class Flight<R> {
   done: Promise<void> = Promise.resolve();
   rows: Array<R | null> = [];
-  constructor(readonly ids: number[]) {}
+  settled = false;
+  private index?: Map<number, number>;
+
+  constructor(
+    readonly ids: number[],
+    /** When it was sent, counted in the loader's `changes`. */
+    readonly sentAt: number,
+  ) {}
+
+  /** Where `id` is among the ids, or -1. The index is built only if someone asks. */
+  indexOf(id: number): number {
+    if (!this.index) {
+      this.index = new Map();
+      this.ids.forEach((each, i) => this.index!.has(each) || this.index!.set(each, i));
+    }
+    return this.index.get(id) ?? -1;
+  }
 }
+
+/** Where an id's answer comes from: a value known already, or a fetch (sent or settled). */
+type Source<R> = { value: R | null } | { flight: Flight<R>; at: number } | undefined;
 
 /**
  * One loader per entity per request. Everything asked of it while a request resolves
  * one level of its query, single ids and whole lists alike, becomes one batch: one
  * `Repository.load` (so one MGET and, for the misses, one SELECT … IN per type, however
- * many fields asked), and an id asked twice in one request is fetched once and answered
- * with the same row both times.
+ * many fields asked), and an id asked again later in the request is answered from the
+ * fetch that answered it first (or waits for it, if it is still out).
  *
  * DataLoader only schedules here (it collects the asks of one tick); the memo is ours.
  * DataLoader's own would cost a promise and a closure for every id of a list, which for
  * a warm `users(ids: 100)` was most of the request's garbage (bench/findings.md); a list
- * here is one ask and one promise.
+ * here is one ask and one promise. And the memo is the fetches themselves, indexed only
+ * when a second batch asks: most requests make one batch per entity, and pay for no map.
  */
 export class EntityLoader<R> {
-  /**
-   * Each id this request has asked for: its row (null: there is none), or the fetch in
-   * flight for it, which a later ask waits for instead of fetching it again. A write
-   * that primes or clears an id replaces or removes its entry, so a fetch that was out
-   * meanwhile sees that the entry is no longer its own and leaves it alone.
-   */
-  private readonly memo = new Map<number, R | null | Flight<R>>();
+  /** Every fetch this request made that did not fail, oldest first. */
+  private readonly flights: Array<Flight<R>> = [];
+  /** What this request's writes left (a row, null, or CLEARED), and when, counted in `changes`. */
+  private readonly overrides = new Map<number, { value: R | null | typeof CLEARED; at: number }>();
+  private changes = 0;
   private readonly batcher: DataLoader<Ask, R | null | Array<R | null>>;
 
   constructor(private readonly fetch: (ids: readonly number[]) => Promise<Array<R | null>>) {
-    // No DataLoader cache (`memo` is the cache) and no limit on asks per batch (the
-    // ids are what is split, into fetches of MAX_BATCH_IDS).
+    // No DataLoader cache (the fetches are the cache) and no limit on asks per batch
+    // (the ids are what is split, into fetches of MAX_BATCH_IDS).
     this.batcher = new DataLoader((asks) => this.answer(asks), { cache: false, maxBatchSize: Infinity });
   }
 
   /** The row with this id, or null if there is none. */
   load(id: number): Promise<R | null> {
-    const entry = this.memo.get(id);
-    if (entry !== undefined && !(entry instanceof Flight)) return Promise.resolve(entry);
+    const source = this.sourceOf(id);
+    if (source && 'value' in source) return Promise.resolve(source.value);
+    if (source?.flight.settled) return Promise.resolve(source.flight.rows[source.at] ?? null);
     return this.batcher.load(id) as Promise<R | null>;
   }
 
@@ -56,65 +78,85 @@ export class EntityLoader<R> {
 
   /** What a write in this request left: later asks for `id` get `row`. */
   prime(id: number, row: R | null): this {
-    this.memo.set(id, row);
+    this.overrides.set(id, { value: row, at: ++this.changes });
     return this;
   }
 
-  /** Forgets `id`: the next ask fetches it again (a fetch in flight may have read it before the write). */
+  /** Forgets `id`: the next ask fetches it again (a fetch that is out may have read it before the write). */
   clear(id: number): this {
-    this.memo.delete(id);
+    this.overrides.set(id, { value: CLEARED, at: ++this.changes });
     return this;
+  }
+
+  /** Whichever is newer, this request's last write of `id` or the last fetch that asked for it. */
+  private sourceOf(id: number): Source<R> {
+    let flight: Flight<R> | undefined;
+    let at = -1;
+    for (let i = this.flights.length - 1; i >= 0 && at < 0; i--) {
+      at = this.flights[i]!.indexOf(id);
+      if (at >= 0) flight = this.flights[i];
+    }
+    const override = this.overrides.size > 0 ? this.overrides.get(id) : undefined;
+    // A write after the fetch was sent is newer than what it read; a fetch sent after a
+    // clear read after the write.
+    if (override && (!flight || override.at > flight.sentAt)) {
+      return override.value === CLEARED ? undefined : { value: override.value };
+    }
+    return flight ? { flight, at } : undefined;
   }
 
   /** One DataLoader batch: every id its asks name, each fetched at most once in this request. */
   private async answer(asks: readonly Ask[]): Promise<Array<R | null | Array<R | null>>> {
-    const flight = new Flight<R>([]);
-    const flights = new Set<Flight<R>>();
-    const known = new Map<number, R | null>();
-    let repeats = false;
-    const visit = (id: number) => {
-      const entry = this.memo.get(id);
-      if (entry === undefined) {
-        flight.ids.push(id);
-        this.memo.set(id, flight);
-      } else {
-        repeats = true;
-        if (entry === flight) return;
-        if (entry instanceof Flight) flights.add(entry);
-        else known.set(id, entry);
-      }
-    };
+    const flight = new Flight<R>([], ++this.changes);
+    // The usual request asks once per entity: then nothing is known yet, and every id
+    // goes into this batch's fetch without a lookup.
+    const known = this.flights.length > 0 || this.overrides.size > 0 ? new Map<number, Source<R>>() : undefined;
     for (const ask of asks) {
-      if (typeof ask === 'number') visit(ask);
-      else for (const id of ask) visit(id);
+      if (typeof ask === 'number') this.plan(ask, flight, known);
+      else for (const id of ask) this.plan(id, flight, known);
     }
     if (flight.ids.length > 0) {
       flight.done = this.fetchInto(flight);
-      flights.add(flight);
+      this.flights.push(flight);
     }
-    await Promise.all([...flights].map((f) => f.done));
-    // The warm list: one ask, every id in it new to this request and named once.
-    if (asks.length === 1 && !repeats && typeof asks[0] !== 'number') return [flight.rows];
-    const answered = new Map(known);
-    for (const f of flights) f.ids.forEach((id, i) => answered.has(id) || answered.set(id, f.rows[i] ?? null));
-    return asks.map((ask) => (typeof ask === 'number' ? answered.get(ask)! : ask.map((id) => answered.get(id)!)));
+    const waits = new Set([flight.done]);
+    known?.forEach((source) => source && 'flight' in source && waits.add(source.flight.done));
+    await Promise.all(waits);
+    // A list asked alone, every id fresh: its rows are the fetch's, in order.
+    if (!known && asks.length === 1 && typeof asks[0] !== 'number') return [flight.rows];
+    const valueOf = (id: number): R | null => {
+      const source = known?.get(id);
+      if (!source) return flight.rows[flight.indexOf(id)] ?? null;
+      return 'value' in source ? source.value : (source.flight.rows[source.at] ?? null);
+    };
+    return asks.map((ask) => (typeof ask === 'number' ? valueOf(ask) : ask.map(valueOf)));
   }
 
-  /** Fetches a flight's ids, and remembers their rows where no write has come in meanwhile. */
+  /** Puts `id` into this batch's fetch, unless the request has (or is fetching) its row already. */
+  private plan(id: number, flight: Flight<R>, known: Map<number, Source<R>> | undefined): void {
+    if (known) {
+      if (known.has(id)) return;
+      const source = this.sourceOf(id);
+      if (source) {
+        known.set(id, source);
+        return;
+      }
+      known.set(id, undefined); // fetched by this batch
+    }
+    flight.ids.push(id);
+  }
+
+  /** Fetches a flight's ids; a fetch that fails is forgotten, so the next ask tries again. */
   private async fetchInto(flight: Flight<R>): Promise<void> {
     const { ids } = flight;
     const chunks: number[][] = [];
     for (let i = 0; i < ids.length; i += MAX_BATCH_IDS) chunks.push(ids.slice(i, i + MAX_BATCH_IDS));
     try {
       flight.rows = (await Promise.all(chunks.map((chunk) => this.fetch(chunk)))).flat();
+      flight.settled = true;
     } catch (err) {
-      for (const id of ids) if (this.memo.get(id) === flight) this.memo.delete(id);
+      this.flights.splice(this.flights.indexOf(flight), 1);
       throw err;
-    }
-    // An entry that is no longer this flight was primed or cleared by a write while it
-    // was out: that is newer than what was read here.
-    for (let i = 0; i < ids.length; i++) {
-      if (this.memo.get(ids[i]!) === flight) this.memo.set(ids[i]!, flight.rows[i] ?? null);
     }
   }
 }

@@ -92,6 +92,20 @@ describe('EntityLoader', () => {
     expect((await loader.load(ids[7]!))?.name).toBe('Changed elsewhere');
   });
 
+  it('answers a cleared id from the fetch sent after the clear, not from the earlier one', async () => {
+    const fetched: number[][] = [];
+    const loader = new EntityLoader<UserRow>((some) => {
+      fetched.push([...some]);
+      return t.core.users.load(some);
+    });
+    await loader.loadMany([ids[10]!, ids[11]!]);
+    await t.core.users.update(ids[10]!, { name: 'Refetched' });
+    loader.clear(ids[10]!);
+    expect(names(await loader.loadMany([ids[11]!, ids[10]!]))).toEqual(['Loaded 11', 'Refetched']);
+    expect((await loader.load(ids[10]!))?.name).toBe('Refetched');
+    expect(fetched).toEqual([[ids[10], ids[11]], [ids[10]]]);
+  });
+
   it('fails every ask of a batch whose fetch failed, and fetches those ids again when next asked', async () => {
     let failNext = true;
     const loader = new EntityLoader<UserRow>(async (some) => {
