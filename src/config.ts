@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import type { AbandonedWriteSettings } from './failures/abandoned-writes';
 
 /**
  * Every setting the service reads, with its default. Pure: it reads only the `env`
@@ -88,6 +89,9 @@ const schema = z
     REPAIR_BATCH_SIZE: intIn(1, 10_000).default(200),
     REPAIR_MAX_BACKOFF_MS: intIn(100, 86_400_000).default(300_000),
     FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
+    WRITE_INTENTS: bool.default(true),
+    WRITE_INTENT_GRACE_MS: intIn(100, 3_600_000).default(5_000),
+    WRITE_INTENT_SWEEP_MS: intIn(10, 600_000).default(1_000),
     JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     JWT_JWKS_URL: url(['https:', 'http:']).optional(),
     JWT_ISSUER: z.string().min(1).optional(),
@@ -124,6 +128,12 @@ const schema = z
   .refine((c) => c.REDIS_CLUSTER_NODES === undefined || c.AUTO_START_SERVICES !== true, {
     path: ['AUTO_START_SERVICES'],
     message: 'cannot start a Redis Cluster: start the cluster yourself, or unset REDIS_CLUSTER_NODES',
+  })
+  // A live write must be done with its cache write (every attempt timing out) before
+  // the sweep takes its intent for abandoned; else each slow write is repaired twice.
+  .refine((c) => cacheWriteBudgetMs(c) < c.WRITE_INTENT_GRACE_MS, {
+    path: ['WRITE_INTENT_GRACE_MS'],
+    message: 'must be longer than a cache write with all its retries can take ((CACHE_WRITE_RETRIES + 1) × REDIS_COMMAND_TIMEOUT_MS plus the retry delays)',
   })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
@@ -165,6 +175,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   breaker: BreakerSettings;
   repair: RepairSettings;
+  /** Write intents and their sweep (failures/abandoned-writes.ts); none: a crash between COMMIT and the cache write goes unnoticed. */
+  intents: AbandonedWriteSettings | undefined;
   /** How often each instance reads new failure events from MySQL for its subscribers. */
   failureFeedPollMs: number;
   auth: AuthSettings;
@@ -329,6 +341,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
     failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
+    intents: e.WRITE_INTENTS ? { graceMs: e.WRITE_INTENT_GRACE_MS, intervalMs: e.WRITE_INTENT_SWEEP_MS, batchSize: 1_000 } : undefined,
     auth: {
       secret: e.JWT_SECRET,
       jwksUrl: e.JWT_JWKS_URL,
@@ -374,4 +387,10 @@ function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V
 function redact(name: string, value: string): string {
   if (name.endsWith('_SECRET')) return '***';
   return /_URLS?$/.test(name) ? value.replace(/\/\/([^:@/]*):[^@]*@/g, '//$1:***@') : value;
+}
+
+/** The longest a cache write can take when every attempt times out. */
+function cacheWriteBudgetMs(c: { CACHE_WRITE_RETRIES: number; REDIS_COMMAND_TIMEOUT_MS: number; CACHE_WRITE_RETRY_DELAY_MS: number }): number {
+  const delays = c.CACHE_WRITE_RETRY_DELAY_MS * (2 ** c.CACHE_WRITE_RETRIES - 1);
+  return (c.CACHE_WRITE_RETRIES + 1) * c.REDIS_COMMAND_TIMEOUT_MS + delays;
 }

@@ -7,6 +7,7 @@ import type { BreakerSettings, CacheSettings, Config, RepairSettings } from './c
 import type { Database } from './db/client';
 import type { ReadReplicas } from './db/read-replicas';
 import { orders, products, users } from './db/schema';
+import { AbandonedWrites, type AbandonedWriteSettings } from './failures/abandoned-writes';
 import { EventFeed } from './failures/event-feed';
 import { FailureLog } from './failures/failure-log';
 import { RepairQueue } from './failures/repair-queue';
@@ -17,6 +18,7 @@ import { CacheWriter } from './writethrough/cache-writer';
 import type { CoreLogger } from './writethrough/logger';
 import { Repository, type RepositoryHooks, type VersionedTable } from './writethrough/repository';
 import { UnitOfWork } from './writethrough/unit-of-work';
+import { WriteIntents } from './writethrough/write-intents';
 
 export interface CoreDeps {
   db: Database;
@@ -29,6 +31,8 @@ export interface CoreDeps {
   redis: RedisClient;
   settings: CacheSettings;
   repair: RepairSettings;
+  /** Write intents and their sweep; none: a process killed between COMMIT and its cache write leaves the key stale, unnoticed. */
+  intents?: AbandonedWriteSettings | undefined;
   failureFeedPollMs: number;
   instanceId: string;
   logger: CoreLogger;
@@ -59,7 +63,7 @@ export function createCore(deps: CoreDeps) {
     void feed.poke();
   });
   const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger, metrics);
-  const work = new UnitOfWork(db, writer, hooks, metrics);
+  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined);
   const repositoryDeps = {
     db,
     // Reads of concurrent requests share MGETs; writes go straight to `cache`.
@@ -91,6 +95,23 @@ export function createCore(deps: CoreDeps) {
     flushPending: () => failureLog.flushPending(),
     metrics,
   });
+  const entities = byEntity(repositories);
+  const abandonedWrites = deps.intents
+    ? new AbandonedWrites({
+        db,
+        cache,
+        keyOf: (entity, id) => {
+          const repository = entities[entity];
+          if (!repository) throw new Error(`no repository for entity "${entity}" in the write intents`);
+          return repository.cacheLayout.key(id);
+        },
+        reporter: failureLog,
+        suspects,
+        settings: deps.intents,
+        instanceId,
+        logger,
+      })
+    : undefined;
 
   return {
     cache,
@@ -101,20 +122,24 @@ export function createCore(deps: CoreDeps) {
     suspects,
     feed,
     repairWorker,
+    abandonedWrites,
     ...repositories,
     ordering: new OrderService(db, work, repositories),
     /**
      * Starts following the failure feed (the cursor first, then the unrepaired keys,
      * so nothing recorded in between is missed) and, unless told not to, polling it
-     * for other instances' events and running the repair worker.
+     * for other instances' events, running the repair worker and sweeping abandoned
+     * write intents (`sweepIntents`, by default whatever `repairs` is).
      */
-    async start(options: { repairs?: boolean; pollFeed?: boolean } = {}): Promise<void> {
+    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean } = {}): Promise<void> {
       await feed.start({ poll: options.pollFeed !== false });
       for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
       if (options.repairs !== false) repairWorker.start();
+      if ((options.sweepIntents ?? options.repairs) !== false) abandonedWrites?.start();
     },
     async stop(): Promise<void> {
       feed.stop();
+      await abandonedWrites?.stop();
       await repairWorker.stop();
       // Before the caller disconnects Redis, so the disconnect is not logged as an outage.
       circuit?.shutdown();
@@ -129,6 +154,7 @@ export function coreSettings(config: Config) {
   return {
     settings: config.cache,
     repair: config.repair,
+    intents: config.intents,
     failureFeedPollMs: config.failureFeedPollMs,
     breaker: config.breaker,
     instanceId: config.instanceId,

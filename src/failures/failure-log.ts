@@ -4,6 +4,7 @@ import { isLockConflict } from '../db/errors';
 import { writeThroughEvents as events, writeThroughFailures as failures } from '../db/schema';
 import type { FailedWrite, FailureReporter } from '../writethrough/failures';
 import type { CoreLogger } from '../writethrough/logger';
+import type { Transaction } from '../writethrough/unit-of-work';
 import type { FailureEvent } from './failure-event';
 
 /** A deadlock is resolved at once; a lock wait timeout takes innodb_lock_wait_timeout each. */
@@ -109,26 +110,44 @@ export class FailureLog implements FailureReporter {
     }
   }
 
-  private async insert(failure: FailedWrite): Promise<FailureEvent> {
-    return this.db.transaction(async (tx) => {
-      const [header] = await tx.insert(failures).values({
-        ...failure,
-        error: failure.error.slice(0, 1000),
-        nextAttemptAt: failure.occurredAt,
-      });
-      const failureId = header.insertId;
-      const [eventHeader] = await tx
-        .insert(events)
-        .values({ failureId, kind: 'failed', occurredAt: failure.occurredAt, instance: failure.instance });
-      return {
-        ...failure,
-        id: String(eventHeader.insertId),
-        failureId: String(failureId),
-        kind: 'failed' as const,
-        repairedAt: null,
-        repairedBy: null,
-      };
+  /**
+   * Records failures inside the caller's transaction, so that they commit with whatever
+   * else it does (the sweep of abandoned writes deletes their intents in the same one).
+   * Call `announce` with the result once it has committed.
+   */
+  async recordIn(tx: Transaction, failed: readonly FailedWrite[]): Promise<FailureEvent[]> {
+    const recorded: FailureEvent[] = [];
+    for (const failure of failed) recorded.push(await this.insertIn(tx, failure));
+    return recorded;
+  }
+
+  /** Tells this instance's listeners of failures recorded by `recordIn`, after their commit. */
+  announce(recorded: readonly FailureEvent[]): void {
+    recorded.forEach((event) => this.notify(event));
+  }
+
+  private insert(failure: FailedWrite): Promise<FailureEvent> {
+    return this.db.transaction((tx) => this.insertIn(tx, failure));
+  }
+
+  private async insertIn(tx: Transaction, failure: FailedWrite): Promise<FailureEvent> {
+    const [header] = await tx.insert(failures).values({
+      ...failure,
+      error: failure.error.slice(0, 1000),
+      nextAttemptAt: failure.occurredAt,
     });
+    const failureId = header.insertId;
+    const [eventHeader] = await tx
+      .insert(events)
+      .values({ failureId, kind: 'failed', occurredAt: failure.occurredAt, instance: failure.instance });
+    return {
+      ...failure,
+      id: String(eventHeader.insertId),
+      failureId: String(failureId),
+      kind: 'failed' as const,
+      repairedAt: null,
+      repairedBy: null,
+    };
   }
 
   private notify(event: FailureEvent): void {

@@ -69,7 +69,7 @@ export class Repository<T extends VersionedTable> {
     this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
     this.hooks = deps.hooks ?? {};
     this.now = deps.now ?? Date.now;
-    this.statements = new WriteStatements(deps.db, table);
+    this.statements = new WriteStatements(deps.db, table, entity);
   }
 
   /**
@@ -213,10 +213,12 @@ export class Repository<T extends VersionedTable> {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
     return this.deps.work.run(this.entity, async (tx) => {
-      const { matched, row } = await this.statements.updateAndRead(tx, id, patch, expectedVersion);
+      // The intent rides along with the UPDATE, so recording it costs no round trip.
+      const intent = this.policy !== 'off' && this.deps.work.recordsIntents;
+      const { matched, row } = await this.statements.updateAndRead(tx, id, patch, { expectedVersion, intent });
       if (matched === 0 || !row) this.explainMissedUpdate(id, row, expectedVersion);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
-      return { result: row!, writes: this.cacheWrites('update', row!) };
+      return { result: row!, writes: this.cacheWrites('update', row!), intentsRecorded: intent };
     });
   }
 

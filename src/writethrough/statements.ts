@@ -1,9 +1,10 @@
 import { and, eq, getTableColumns, Param, Placeholder, sql, SQL, type Query } from 'drizzle-orm';
-import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
+import { MySqlDialect, type MySqlColumn, type MySqlTable } from 'drizzle-orm/mysql-core';
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { Database } from '../db/client';
 import type { Transaction } from './unit-of-work';
 import type { Row, VersionedTable } from './repository';
+import { WriteIntents } from './write-intents';
 
 /**
  * A statement Drizzle has already built: executing it hands Drizzle's session the SQL
@@ -42,9 +43,13 @@ export class WriteStatements<T extends VersionedTable> {
   /** Columns Drizzle stamps on every UPDATE (`$onUpdateFn`), such as updatedAt. */
   private readonly stamped: Array<[field: string, column: MySqlColumn]>;
 
+  /** The intent an update records in the same round trip (write-intents.ts). */
+  private readonly updateIntent: Template;
+
   constructor(
     private readonly db: Database,
     private readonly table: T,
+    private readonly entity: string,
   ) {
     const columns = Object.entries(getTableColumns(table as MySqlTable)) as Array<[string, MySqlColumn]>;
     this.columns = columns.map(([field, column]) => [field, column.name, column]);
@@ -56,6 +61,7 @@ export class WriteStatements<T extends VersionedTable> {
         .where(eq(table.id, sql.placeholder('id')))
         .toSQL(),
     );
+    this.updateIntent = template(new MySqlDialect().sqlToQuery(WriteIntents.updateOf(table)));
   }
 
   /** The row with this id as the transaction sees it, or undefined. */
@@ -71,25 +77,30 @@ export class WriteStatements<T extends VersionedTable> {
    * many writers want, the row's lock is held from the UPDATE to the COMMIT, and a
    * round trip between them, with whatever else the event loop has to do before it
    * sends the SELECT, was most of that time. Returns how many rows the UPDATE matched
-   * and the row as it is now (the current one if the UPDATE matched none).
+   * and the row as it is now (the current one if the UPDATE matched none). With
+   * `intent`, the write's intent is recorded in that same round trip, too.
    */
   async updateAndRead(
     tx: Transaction,
     id: number,
     patch: Record<string, unknown>,
-    expectedVersion?: number,
+    options: { expectedVersion?: number; intent?: boolean } = {},
   ): Promise<{ matched: number; row: Row<T> | undefined }> {
+    const { expectedVersion, intent = false } = options;
     const fields = this.columns.map(([field]) => field).filter((field) => patch[field] !== undefined);
-    const values: Record<string, unknown> = { ...patch, id, expectedVersion };
+    const values: Record<string, unknown> = { ...patch, id, expectedVersion, entity: this.entity };
     for (const [field, column] of this.stamped) if (values[field] === undefined) values[field] = column.onUpdateFn!();
-    const statement = this.updateTemplate(fields, expectedVersion !== undefined);
+    const statement = this.updateTemplate(fields, expectedVersion !== undefined, intent);
     const [[header, rows]] = (await tx.execute(bind(statement, values))) as unknown as [[ResultSetHeader, RowDataPacket[]]];
     return { matched: header.affectedRows, row: rows[0] === undefined ? undefined : this.decode(rows[0]) };
   }
 
-  /** The UPDATE then the SELECT, built the first time a set of fields is patched; there are at most 2^fields × 2 of them. */
-  private updateTemplate(fields: string[], versioned: boolean): Template {
-    const key = `${fields.join(',')}${versioned ? '@version' : ''}`;
+  /**
+   * The UPDATE, the SELECT and, with `intent`, the intent's INSERT, built the first time
+   * a set of fields is patched; there are at most 2^fields × 4 of them.
+   */
+  private updateTemplate(fields: string[], versioned: boolean, intent: boolean): Template {
+    const key = `${fields.join(',')}${versioned ? '@version' : ''}${intent ? '+intent' : ''}`;
     let built = this.updates.get(key);
     if (!built) {
       const set: Record<string, unknown> = Object.fromEntries(fields.map((field) => [field, sql.placeholder(field)]));
@@ -98,7 +109,8 @@ export class WriteStatements<T extends VersionedTable> {
       const byId = eq(this.table.id, sql.placeholder('id'));
       const where = versioned ? and(byId, eq(this.table.version, sql.placeholder('expectedVersion'))) : byId;
       const update = template(this.db.update(this.table).set(set as never).where(where).toSQL());
-      built = { sql: `${update.sql}; ${this.selectById.sql}`, params: [...update.params, ...this.selectById.params] };
+      const parts = [update, this.selectById, ...(intent ? [this.updateIntent] : [])];
+      built = { sql: parts.map((part) => part.sql).join('; '), params: parts.flatMap((part) => part.params) };
       this.updates.set(key, built);
     }
     return built;

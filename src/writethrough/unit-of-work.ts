@@ -3,6 +3,7 @@ import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
 import { translateDatabaseError } from '../db/errors';
 import type { CacheWriter, PendingWrite } from './cache-writer';
 import type { RepositoryHooks } from './hooks';
+import type { WriteIntents } from './write-intents';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 
@@ -10,6 +11,8 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 export interface Committed<R> {
   result: R;
   writes: PendingWrite[];
+  /** The work recorded its writes' intents itself (in a statement of its own); else the unit of work does. */
+  intentsRecorded?: boolean;
 }
 
 /**
@@ -24,14 +27,26 @@ export class UnitOfWork {
     private readonly writer: CacheWriter,
     private readonly hooks: RepositoryHooks = {},
     private readonly metrics: CoreMetrics = noMetrics,
+    /** Where each write leaves its intent before COMMIT; none: a crash between COMMIT and the cache write goes unnoticed. */
+    private readonly intents?: WriteIntents,
   ) {}
+
+  get recordsIntents(): boolean {
+    return this.intents !== undefined;
+  }
 
   /** `entity` names what the transaction is about, for the errors MySQL raises. */
   async run<R>(entity: string, work: (tx: Transaction) => Promise<Committed<R>>): Promise<R> {
     let committed: Committed<R>;
     try {
       committed = await timed(
-        () => this.db.transaction(work),
+        () =>
+          this.db.transaction(async (tx) => {
+            const done = await work(tx);
+            // Last before COMMIT: an intent exists exactly when its write does.
+            if (this.intents && !done.intentsRecorded) await this.intents.record(tx, done.writes);
+            return done;
+          }),
         (seconds, ok) => this.metrics.mysqlCall('transaction', seconds, ok),
       );
     } catch (err) {

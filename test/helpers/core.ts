@@ -9,6 +9,7 @@ import { createCore, type Core } from '../../src/core';
 import { createObservability } from '../../src/metrics/observability';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
 import type { ReadReplicas } from '../../src/db/read-replicas';
+import type { AbandonedWriteSettings } from '../../src/failures/abandoned-writes';
 import type { CoreLogger } from '../../src/writethrough/logger';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
 import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from './database';
@@ -61,6 +62,12 @@ export interface TestCoreOptions {
   instanceId?: string;
   /** Run the repair worker. Default false: tests that repair say so. */
   repairs?: boolean;
+  /**
+   * Write intents, as in production (on by default, with its sweep running only where
+   * `repairs` is, unless `sweepIntents` says otherwise); false: none recorded.
+   */
+  intents?: Partial<AbandonedWriteSettings> | false;
+  sweepIntents?: boolean;
   /**
    * Poll MySQL for other instances' failure events. Default false: the poller's
    * queries would land on the connection whose statements the tests count.
@@ -117,12 +124,13 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     settings,
     repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
     failureFeedPollMs: 50,
+    ...(options.intents === false ? {} : { intents: { graceMs: 5_000, intervalMs: 100, batchSize: 1_000, ...options.intents } }),
     ...(options.breaker ? { breaker: { errorPercent: 50, minRequests: 5, resetMs: 1_000, ...options.breaker } } : {}),
     instanceId: options.instanceId ?? 'test-instance',
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),
   });
-  await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false });
+  await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false, sweepIntents: options.sweepIntents ?? options.repairs ?? false });
   let lastQuestions: number | undefined;
   const serverStatements = async () => {
     if ((options.poolSize ?? 1) !== 1) throw new Error('serverStatements() needs a pool of one connection');

@@ -69,6 +69,7 @@ describe('the service process', () => {
       'orders',
       'products',
       'users',
+      'write_intents',
       'write_through_events',
       'write_through_failures',
     ]);
@@ -78,6 +79,7 @@ describe('the service process', () => {
       { t: 'orders', c: bigint },
       { t: 'products', c: bigint },
       { t: 'users', c: bigint },
+      { t: 'write_intents', c: bigint },
       { t: 'write_through_failures', c: bigint },
     ]);
   });

@@ -20,7 +20,7 @@ describe('WriteStatements', () => {
   it('reads a row exactly as Drizzle select() does: every column, dates as Dates, nulls as nulls', async () => {
     const id = await newUser();
     await t.db.update(users).set({ bio: null }).where(eq(users.id, id));
-    const statements = new WriteStatements(t.db, users);
+    const statements = new WriteStatements(t.db, users, 'user');
     const ours = await t.db.transaction((tx) => statements.select(tx, id));
     const drizzles = (await t.db.select().from(users).where(eq(users.id, id)))[0];
     expect(ours).toEqual(drizzles);
@@ -29,16 +29,16 @@ describe('WriteStatements', () => {
   });
 
   it('answers undefined for an id with no row', async () => {
-    const statements = new WriteStatements(t.db, users);
+    const statements = new WriteStatements(t.db, users, 'user');
     expect(await t.db.transaction((tx) => statements.select(tx, 999_999_977))).toBeUndefined();
   });
 
   it("sends the UPDATE Drizzle's builder would send for the same patch, then the SELECT by id, in one round trip", async () => {
     const id = await newUser();
-    const statements = new WriteStatements(t.db, products);
+    const statements = new WriteStatements(t.db, products, 'product');
     await t.serverStatements();
     const sentBefore = t.statements.count;
-    await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'x', stock: 3 }, 4));
+    await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'x', stock: 3 }, { expectedVersion: 4 }));
     expect(await t.serverStatements()).toBe(4); // BEGIN, UPDATE, SELECT, COMMIT, as MySQL counts them
     expect(t.statements.count - sentBefore).toBe(3); // sent in three round trips: the UPDATE and SELECT together
     const [update, select] = updatesLogged().at(-1)!.split('; ');
@@ -53,12 +53,12 @@ describe('WriteStatements', () => {
 
   it('sets the patched fields (null included), bumps the version and stamps updatedAt, only where the version matches, and reads the row back', async () => {
     const id = await newUser();
-    const statements = new WriteStatements(t.db, users);
+    const statements = new WriteStatements(t.db, users, 'user');
     await t.db.update(users).set({ updatedAt: new Date('2001-01-01T00:00:00Z'), version: 1 }).where(eq(users.id, id));
     const [before] = await t.db.select().from(users).where(eq(users.id, id));
-    const missed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, 2));
+    const missed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 2 }));
     expect(missed).toEqual({ matched: 0, row: before });
-    const renamed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, 1));
+    const renamed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 1 }));
     expect(renamed).toMatchObject({ matched: 1, row: { name: 'Renamed', bio: null, version: 2 } });
     const moved = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { email: `moved-${id}@example.com` }));
     const [after] = await t.db.select().from(users).where(eq(users.id, id));
