@@ -73,8 +73,6 @@ async function main(): Promise<void> {
     cluster: selected.some((s) => s.id === '7'),
     // Scenario 0's references: the bare floor, the plain peer and the response cache.
     references: selected.some((s) => s.id === '0'),
-    // Scenario 4's write-through service without write intents, to price them.
-    withoutIntents: selected.some((s) => s.id === '4'),
     log: (l) => console.log(`  ${l}`),
   });
   let stopping = false;

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import type { MySqlDeadlines } from './db/deadlines';
 import type { AbandonedWriteSettings } from './failures/abandoned-writes';
 
 /**
@@ -51,6 +52,8 @@ const schema = z
     PORT: intIn(0, 65535).default(4000),
     MYSQL_URL: url(['mysql:', 'mariadb:']).default('mysql://root@127.0.0.1:3306/throughline'),
     MYSQL_POOL_SIZE: intIn(1, 1000).default(10),
+    MYSQL_STATEMENT_TIMEOUT_MS: intIn(100, 3_600_000).default(5_000),
+    MYSQL_TRANSACTION_TIMEOUT_MS: intIn(100, 3_600_000).default(10_000),
     MYSQL_REPLICA_URLS: z
       .string()
       .refine((v) => v.split(',').every((u) => url(['mysql:', 'mariadb:']).safeParse(u.trim()).success), {
@@ -97,6 +100,8 @@ const schema = z
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
     TOKEN_CACHE_SIZE: intIn(0, 1_000_000).default(10_000),
+    METRICS_ACCESS: z.enum(['public', 'token']).optional(),
+    METRICS_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     REQUIRE_AUTH_FOR_READS: bool.default(false),
     GRAPHQL_INTROSPECTION: bool.optional(),
     MAX_QUERY_DEPTH: intIn(1, 100).default(8),
@@ -128,6 +133,10 @@ const schema = z
   .refine((c) => c.REDIS_CLUSTER_NODES === undefined || c.AUTO_START_SERVICES !== true, {
     path: ['AUTO_START_SERVICES'],
     message: 'cannot start a Redis Cluster: start the cluster yourself, or unset REDIS_CLUSTER_NODES',
+  })
+  .refine((c) => c.MYSQL_STATEMENT_TIMEOUT_MS <= c.MYSQL_TRANSACTION_TIMEOUT_MS, {
+    path: ['MYSQL_TRANSACTION_TIMEOUT_MS'],
+    message: 'must be at least MYSQL_STATEMENT_TIMEOUT_MS',
   })
   // A live write must be done with its cache write (every attempt timing out) before
   // the sweep takes its intent for abandoned; else each slow write is repaired twice.
@@ -164,7 +173,8 @@ export interface Config {
    * `replicaUrls`: read replicas, used only for the reads the cache cannot answer
    * (Redis down); none by default. Each gets a pool of `poolSize`.
    */
-  mysql: { url: string; poolSize: number; replicaUrls: string[] };
+  /** `deadlines`: how long a statement, and a transaction, may wait on MySQL (db/deadlines.ts). */
+  mysql: { url: string; poolSize: number; replicaUrls: string[]; deadlines: MySqlDeadlines };
   redis: { url: string; commandTimeoutMs: number; clusterNodes?: RedisNode[] | undefined };
   cache: CacheSettings;
   logLevel: Env['LOG_LEVEL'];
@@ -204,6 +214,11 @@ export interface HttpSettings {
   persistedQueriesOnly: boolean;
   /** The safelist: an Apollo persisted query manifest (JSON). */
   persistedQueriesManifest: string;
+  /**
+   * Who may read /metrics: anyone, or (`token`) a caller with METRICS_TOKEN or a JWT with
+   * the admin scope. The default is `token` in production and `public` in development.
+   */
+  metrics: { access: 'public' | 'token'; token: string | undefined };
 }
 
 export interface AuthSettings {
@@ -314,6 +329,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       url: e.MYSQL_URL,
       poolSize: e.MYSQL_POOL_SIZE,
       replicaUrls: e.MYSQL_REPLICA_URLS?.split(',').map((u) => u.trim()).filter(Boolean) ?? [],
+      deadlines: { statementMs: e.MYSQL_STATEMENT_TIMEOUT_MS, transactionMs: e.MYSQL_TRANSACTION_TIMEOUT_MS },
     },
     redis: {
       url: e.REDIS_URL,
@@ -366,6 +382,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       persistedQueriesTtlSeconds: e.PERSISTED_QUERIES_TTL_SECONDS,
       persistedQueriesOnly: e.PERSISTED_QUERIES_ONLY,
       persistedQueriesManifest: e.PERSISTED_QUERIES_MANIFEST,
+      metrics: { access: e.METRICS_ACCESS ?? (e.NODE_ENV === 'production' ? 'token' : 'public'), token: e.METRICS_TOKEN },
     },
   };
 }

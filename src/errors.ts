@@ -45,7 +45,11 @@ export class ConflictError extends ThroughlineError {
   }
 }
 
-/** MySQL did not answer: the write did not happen and nothing was cached. */
+/**
+ * MySQL did not answer (down, unreachable, or past a deadline): the write did not
+ * happen and nothing was cached, unless its COMMIT was already on its way, in which
+ * case it may have committed (a read shows its version; its write intent repairs the cache).
+ */
 export class DatabaseUnavailableError extends ThroughlineError {
   readonly code = 'SERVICE_UNAVAILABLE';
   constructor(cause: unknown) {

@@ -40,12 +40,12 @@ async function main(): Promise<void> {
   await migrateDatabase(config.mysql.url);
 
   const pool = createPool(config.mysql);
-  const db = createDatabase(pool);
+  const db = createDatabase(pool, undefined, config.mysql.deadlines);
   // Read replicas, only for the reads Redis cannot answer (see Repository.loadPastCache).
   // Their pools are lazy: a replica that is down fails its reads, which the primary then answers.
   const replicaPools = config.mysql.replicaUrls.map((url) => ({ name: replicaName(url), pool: createPool({ url, poolSize: config.mysql.poolSize }) }));
   const replicas =
-    replicaPools.length > 0 ? new ReadReplicas(replicaPools.map((r) => ({ name: r.name, db: createDatabase(r.pool) }))) : undefined;
+    replicaPools.length > 0 ? new ReadReplicas(replicaPools.map((r) => ({ name: r.name, db: createDatabase(r.pool, undefined, config.mysql.deadlines) }))) : undefined;
   if (replicas) logger.info({ replicas: replicaPools.map((r) => r.name) }, 'reads that Redis cannot answer go to the read replicas');
   // A Redis Cluster's client when REDIS_CLUSTER_NODES is set (see cache/redis-client.ts).
   const redis = createRedisClient(config.redis);

@@ -28,6 +28,7 @@ import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import { noStorePlugins } from './graphql/no-store-plugin';
 import { monitorRoutes } from './http/monitor-route';
+import { metricsAccess } from './http/metrics-access';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
@@ -147,7 +148,14 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       },
       answerError: answer,
     }),
-    pages: { ...operationalRoutes({ readiness: deps.readiness, registry: deps.observability.registry }), ...monitorRoutes() },
+    pages: {
+      ...operationalRoutes({
+        readiness: deps.readiness,
+        registry: deps.observability.registry,
+        authorizeMetrics: metricsAccess({ ...deps.http.metrics, verifyToken: deps.verifyToken }),
+      }),
+      ...monitorRoutes(),
+    },
     notFound: jsonNotFound(),
     cors: corsMiddleware(corsPolicy),
     answerError: answer,

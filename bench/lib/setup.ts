@@ -26,8 +26,8 @@ export interface Bench extends Servers {
    * (REDIS_CLUSTER_NODES set, its own key prefix, the same database), its cache warmed.
    */
   cluster?: { nodes: BenchCluster; service: BenchProcess };
-  /** Scenario 4's: a write-through service that records no write intents (WRITE_INTENTS=false), to price them. */
-  withoutIntents?: BenchProcess;
+  /** What every service started here verifies tokens with (for a scenario that starts services of its own). */
+  jwtSecret: string;
   /** The service of this policy (it must have been started), on the service's default executor. */
   service(policy: CachePolicy): BenchProcess;
   /**
@@ -53,8 +53,6 @@ export interface SetUpOptions {
   cluster?: boolean;
   /** Also start the reference servers (`Bench.references`). */
   references?: boolean;
-  /** Also start a write-through service without write intents (`Bench.withoutIntents`). */
-  withoutIntents?: boolean;
   /** Node flags per process name (a policy, 'floor', or a key of `executors`), e.g. for --cpu-prof. */
   nodeArgs?: Partial<Record<string, string[]>>;
   /** Extra environment per process name, as for `nodeArgs`. */
@@ -80,13 +78,11 @@ interface Launch {
 
 /** The name (and so the key prefix, tlb:cluster:) of the write-through service on the cluster. */
 export const CLUSTER_SERVICE = 'cluster';
-/** The name of the write-through service that records no write intents. */
-export const WITHOUT_INTENTS = 'write-through-without-intents';
+
 
 function launches(options: SetUpOptions): { launch: Launch[]; aliases: Map<VariantKey, string> } {
   const launch: Launch[] = options.policies.map((policy) => ({ name: policy, policy }));
   if (options.floor) launch.push({ name: 'floor', policy: 'floor' });
-  if (options.withoutIntents) launch.push({ name: WITHOUT_INTENTS, policy: 'write-through', env: { WRITE_INTENTS: 'false' } });
   const aliases = new Map<VariantKey, string>();
   for (const key of new Set(options.executors ?? [])) {
     const [policy, executor] = key.split('/') as [CachePolicy | 'floor', Executor];
@@ -174,11 +170,11 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
       redis,
       db,
       token,
+      jwtSecret,
       services,
       ...(floor ? { floor } : {}),
       ...(references ? { references } : {}),
       ...(cluster ? { cluster: { nodes: cluster, service: byName.get(CLUSTER_SERVICE)! } } : {}),
-      ...(options.withoutIntents ? { withoutIntents: byName.get(WITHOUT_INTENTS)! } : {}),
       service(policy) {
         const s = services[policy];
         if (!s) throw new Error(`no ${policy} service was started`);

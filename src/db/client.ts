@@ -1,6 +1,7 @@
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import { drizzle, type MySql2Database } from 'drizzle-orm/mysql2';
 import mysql, { type Pool } from 'mysql2/promise';
+import { withDeadlines, type MySqlDeadlines } from './deadlines';
 import * as schema from './schema';
 
 export type Database = MySql2Database<typeof schema>;
@@ -44,6 +45,11 @@ export function createPool({ url, poolSize }: PoolSettings): Pool {
   return pool;
 }
 
-export function createDatabase(pool: Pool, logger?: DrizzleLogger): Database {
-  return drizzle({ client: pool, schema, mode: 'default', ...(logger ? { logger } : {}) });
+/**
+ * With `deadlines`, every statement and transaction Drizzle runs is bounded (db/deadlines.ts);
+ * without (migrations, tools), each waits as long as MySQL takes.
+ */
+export function createDatabase(pool: Pool, logger?: DrizzleLogger, deadlines?: MySqlDeadlines): Database {
+  const client = deadlines ? withDeadlines(pool, deadlines) : pool;
+  return drizzle({ client, schema, mode: 'default', ...(logger ? { logger } : {}) });
 }

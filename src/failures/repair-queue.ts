@@ -70,6 +70,25 @@ export class RepairQueue {
     });
   }
 
+  /** The unrepaired failure due soonest, whether due or not, unclaimed: what a probe of Redis writes (RepairWorker). */
+  async soonest(): Promise<WriteThroughFailureRow | undefined> {
+    const [next] = await this.db.select().from(failures).where(isNull(failures.repairedAt)).orderBy(asc(failures.nextAttemptAt)).limit(1);
+    return next;
+  }
+
+  /**
+   * Makes every failure postponed by a failed attempt due now: their backoff was spent
+   * waiting for a Redis that answers again. Returns how many. (One another worker has
+   * claimed meanwhile may be repaired twice, which the compare-and-set makes harmless.)
+   */
+  async makePostponedDue(): Promise<number> {
+    const [header] = await this.db
+      .update(failures)
+      .set({ nextAttemptAt: sql`NOW(3)` as unknown as Date })
+      .where(and(isNull(failures.repairedAt), sql`${failures.repairAttempts} > 0`, sql`${failures.nextAttemptAt} > NOW(3)`));
+    return header.affectedRows;
+  }
+
   /** Records a failed attempt and when to try again. */
   async postpone(failure: WriteThroughFailureRow, error: string, backoffMs: number): Promise<void> {
     await this.db

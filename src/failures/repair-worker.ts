@@ -40,6 +40,15 @@ export interface RepairRound {
 export class RepairWorker {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RepairRound> | undefined;
+  /**
+   * The last round could not write to Redis (every repair it tried failed, or the
+   * circuit was open). Until a repair lands again, each round with nothing due probes:
+   * it writes the key of the failure due soonest (the compare-and-set from MySQL's row,
+   * without claiming or marking it), and the first probe that lands makes every
+   * postponed failure due at once. The backoff is for entries that fail while Redis
+   * is healthy, not a wait that outlives an outage by up to `maxBackoffMs`.
+   */
+  private refused = false;
 
   constructor(private readonly deps: RepairWorkerDeps) {}
 
@@ -64,11 +73,18 @@ export class RepairWorker {
   private async round(): Promise<RepairRound> {
     // First get any failure MySQL could not take into the log, where it can be claimed.
     await this.deps.flushPending();
-    if (!this.deps.cacheAvailable()) return { claimed: 0, repaired: 0, postponed: 0 };
+    if (!this.deps.cacheAvailable()) {
+      this.refused = true;
+      return { claimed: 0, repaired: 0, postponed: 0 };
+    }
     const { batchSize, intervalMs } = this.deps.settings;
     // Long enough for this round to finish; if this process dies, another takes over then.
-    const claimed = await this.deps.queue.claim(batchSize, Math.max(30_000, intervalMs * 10));
-    if (claimed.length === 0) return { claimed: 0, repaired: 0, postponed: 0 };
+    const claimMs = Math.max(30_000, intervalMs * 10);
+    const claimed = await this.deps.queue.claim(batchSize, claimMs);
+    if (claimed.length === 0) {
+      if (this.refused) await this.probe();
+      return { claimed: 0, repaired: 0, postponed: 0 };
+    }
     const { writes, owners } = await this.plan(claimed);
     const outcomes = await this.deps.cache.casSetMany(writes);
     const repaired: WriteThroughFailureRow[] = [];
@@ -85,7 +101,33 @@ export class RepairWorker {
     const events = await this.deps.queue.markRepaired(repaired);
     if (events.length > 0) this.deps.onRepaired(events);
     if (postponed.length > 0) this.deps.logger.warn({ postponed: postponed.length, error: postponed[0]![1] }, 'some cache repairs failed; will retry');
+    if (repaired.length === 0) this.refused = true;
+    else if (this.refused) await this.recovered();
     return { claimed: claimed.length, repaired: repaired.length, postponed: postponed.length };
+  }
+
+  /** Does Redis take writes again? One write tells (see `refused`). */
+  private async probe(): Promise<void> {
+    const next = await this.deps.queue.soonest();
+    if (!next) {
+      this.refused = false; // nothing waits for Redis
+      return;
+    }
+    const { writes } = await this.plan([next]);
+    const [outcome] = await this.deps.cache.casSetMany(writes).catch((err: unknown) => [err as Error]);
+    if (outcome === 'set' || outcome === 'stale') await this.recovered();
+    // Still refused: expected while it lasts, and each failure's own attempts say so already.
+    else this.deps.logger.debug({ err: outcome }, 'Redis still refuses writes');
+  }
+
+  /** A repair landed after Redis refused them: every postponed one is due now, and the next round starts at once. */
+  private async recovered(): Promise<void> {
+    this.refused = false;
+    const due = await this.deps.queue.makePostponedDue();
+    if (due === 0) return;
+    this.deps.logger.info({ due }, 'Redis takes writes again: every postponed repair is due now');
+    // After this round has finished (runOnce would return this round otherwise).
+    if (this.timer) setImmediate(() => void this.runOnce().catch((err: unknown) => this.deps.logger.warn({ err }, 'repair round failed')));
   }
 
   /** One write per key (several failures of one key need one repair), from rows read now. */

@@ -10,6 +10,7 @@ import { createObservability } from '../../src/metrics/observability';
 import { createDatabase, createPool, type Database } from '../../src/db/client';
 import type { ReadReplicas } from '../../src/db/read-replicas';
 import type { AbandonedWriteSettings } from '../../src/failures/abandoned-writes';
+import type { MySqlDeadlines } from '../../src/db/deadlines';
 import type { CoreLogger } from '../../src/writethrough/logger';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
 import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from './database';
@@ -68,6 +69,8 @@ export interface TestCoreOptions {
    */
   intents?: Partial<AbandonedWriteSettings> | false;
   sweepIntents?: boolean;
+  /** MySQL deadlines (db/deadlines.ts); the production defaults unless given. */
+  deadlines?: Partial<MySqlDeadlines>;
   /**
    * Poll MySQL for other instances' failure events. Default false: the poller's
    * queries would land on the connection whose statements the tests count.
@@ -103,7 +106,8 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
   const database = options.database ?? (await createTestDatabase());
   const pool = createPool({ url: throughPort(database.url, options.mysqlThroughPort), poolSize: options.poolSize ?? 1 });
   const statements = new StatementLog();
-  const db = createDatabase(pool, statements);
+  // The production defaults' deadlines, so that every test runs through them.
+  const db = createDatabase(pool, statements, { statementMs: 5_000, transactionMs: 10_000, ...options.deadlines });
   const settings: CacheSettings = {
     keyPrefix: options.keyPrefix ?? testKeyPrefix(),
     ttlSeconds: 3600,

@@ -120,3 +120,42 @@ describe('cacheStatus', () => {
     expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 });
+
+describe('GET /metrics behind a token (METRICS_ACCESS=token, the production default)', () => {
+  const METRICS_TOKEN = 'a-scrape-token-of-at-least-32-characters';
+  let guarded: TestServer;
+  beforeAll(async () => {
+    guarded = await startTestServer({ http: { metrics: { access: 'token', token: METRICS_TOKEN } } });
+  });
+  afterAll(async () => {
+    await guarded?.close();
+  });
+  const metrics = (authorization?: string) =>
+    fetch(guarded.url.replace(/\/graphql$/, '/metrics'), authorization ? { headers: { authorization } } : {});
+
+  it('answers the scraper that sends METRICS_TOKEN, and an admin JWT', async () => {
+    for (const authorization of [`Bearer ${METRICS_TOKEN}`, `Bearer ${await guarded.token(['admin'])}`]) {
+      const res = await metrics(authorization);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^# HELP /m);
+    }
+  });
+
+  it.each([
+    ['no token', undefined, 401, 'UNAUTHENTICATED'],
+    ['a wrong token', `Bearer ${METRICS_TOKEN.replace('a', 'b')}`, 401, 'UNAUTHENTICATED'],
+    ['a token one character short', `Bearer ${METRICS_TOKEN.slice(1)}`, 401, 'UNAUTHENTICATED'],
+  ])('refuses %s with a coded 401 and no metrics', async (_, authorization, status, code) => {
+    const res = await metrics(authorization);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+    const body = (await res.json()) as { errors: Array<{ extensions: { code: string } }> };
+    expect(body.errors[0]!.extensions.code).toBe(code);
+  });
+
+  it('refuses a valid JWT without the admin scope with a coded 403', async () => {
+    const res = await metrics(`Bearer ${await guarded.token(['read', 'write'])}`);
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { errors: Array<{ extensions: { code: string } }> }).errors[0]!.extensions.code).toBe('FORBIDDEN');
+  });
+});

@@ -37,6 +37,23 @@ describe('loadConfig', () => {
     });
   });
 
+  it('guards /metrics with a token in production and leaves it public in development, unless told', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) };
+    expect(loadConfig(production).http.metrics).toEqual({ access: 'token', token: undefined });
+    expect(loadConfig({}).http.metrics.access).toBe('public');
+    expect(loadConfig({ ...production, METRICS_ACCESS: 'public' }).http.metrics.access).toBe('public');
+    expect(loadConfig({ METRICS_ACCESS: 'token', METRICS_TOKEN: 't'.repeat(32) }).http.metrics).toEqual({ access: 'token', token: 't'.repeat(32) });
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN must be at least 32 characters/);
+  });
+
+  it('bounds every wait on MySQL, and keeps write intents on with a grace longer than a cache write', () => {
+    expect(loadConfig({}).mysql.deadlines).toEqual({ statementMs: 5_000, transactionMs: 10_000 });
+    expect(loadConfig({}).intents).toEqual({ graceMs: 5_000, intervalMs: 1_000, batchSize: 1_000 });
+    expect(loadConfig({ WRITE_INTENTS: 'false' }).intents).toBeUndefined();
+    expect(() => loadConfig({ MYSQL_STATEMENT_TIMEOUT_MS: '20000' })).toThrow(/MYSQL_TRANSACTION_TIMEOUT_MS must be at least MYSQL_STATEMENT_TIMEOUT_MS/);
+    expect(() => loadConfig({ WRITE_INTENT_GRACE_MS: '500' })).toThrow(/WRITE_INTENT_GRACE_MS must be longer than a cache write/);
+  });
+
   it('refuses to run in production with no way to verify tokens', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/^Invalid configuration: JWT_SECRET or JWT_JWKS_URL must be set in production$/);
     expect(loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: 'https://id.example.com/.well-known/jwks.json' }).auth.jwksUrl).toBeDefined();
