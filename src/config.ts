@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import type { MySqlDeadlines } from './db/deadlines';
+import type { WebSocketLimits } from './graphql/websocket-bounds';
 import type { AbandonedWriteSettings } from './failures/abandoned-writes';
 
 /**
@@ -101,6 +102,8 @@ const schema = z
     JWT_AUDIENCE: z.string().min(1).optional(),
     TOKEN_CACHE_SIZE: intIn(0, 1_000_000).default(10_000),
     METRICS_ACCESS: z.enum(['public', 'token']).optional(),
+    WS_MAX_CONNECTIONS: intIn(1, 1_000_000).default(1_000),
+    WS_IDLE_TIMEOUT_MS: intIn(0, 86_400_000).default(60_000),
     METRICS_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     REQUIRE_AUTH_FOR_READS: bool.default(false),
     GRAPHQL_INTROSPECTION: bool.optional(),
@@ -242,6 +245,8 @@ export interface GraphQLSettings {
   maxTokens: number;
   maxDirectives: number;
   maxBodyBytes: number;
+  /** Bounds on graphql-ws sockets (graphql/websocket-bounds.ts). */
+  websocket: WebSocketLimits;
   /** How operations run once validated (see graphql/compiled-execution.ts). */
   executor: ExecutorSettings;
 }
@@ -374,6 +379,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.MAX_QUERY_TOKENS,
       maxDirectives: e.MAX_QUERY_DIRECTIVES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      websocket: { maxConnections: e.WS_MAX_CONNECTIONS, idleMs: e.WS_IDLE_TIMEOUT_MS },
       executor: { kind: e.GRAPHQL_EXECUTOR, cacheSize: e.GRAPHQL_JIT_CACHE_SIZE, compileAfter: e.GRAPHQL_JIT_COMPILE_AFTER },
     },
     http: {

@@ -29,6 +29,7 @@ import { requestLoggingPlugin } from './graphql/logging-plugin';
 import { noStorePlugins } from './graphql/no-store-plugin';
 import { monitorRoutes } from './http/monitor-route';
 import { metricsAccess } from './http/metrics-access';
+import { websocketBounds } from './graphql/websocket-bounds';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
@@ -85,6 +86,8 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   const safelist = deps.persistedQueries.safelist;
   // Subscriptions over graphql-ws share the port and the /graphql path: the
   // WebSocket server takes the upgrade requests, the routes everything else.
+  let wss: WebSocketServer | undefined;
+  const sockets = websocketBounds(deps.graphql.websocket, () => wss?.clients.size ?? 0);
   const subscriptions = useServer(
     {
       schema: deps.schema,
@@ -99,16 +102,25 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
         maxOperationBytes: deps.graphql.maxBodyBytes,
         ...(safelist ? { refuse: (payload) => subscriptionRefusal(safelist, payload.query) } : {}),
       }),
+      onConnect: (ctx) => {
+        sockets.watch(ctx);
+        return true;
+      },
       isProd: deps.production,
     },
-    new WebSocketServer({
+    (wss = new WebSocketServer({
       server: httpServer,
       path: '/graphql',
       // A message up to this size is read and, if over the operation limit, refused
       // for its id; only a larger one closes the socket (1009, Message Too Big).
       maxPayload: 4 * deps.graphql.maxBodyBytes,
-      verifyClient: ({ req }: { req: IncomingMessage }) => upgradeAllowed(corsPolicy, req),
-    }),
+      verifyClient: ({ req }: { req: IncomingMessage }, accept: (ok: boolean, status?: number, message?: string, headers?: Record<string, string>) => void) => {
+        if (!upgradeAllowed(corsPolicy, req)) return accept(false, 401);
+        const refusal = sockets.refusal(req);
+        if (refusal) return accept(false, refusal.status, refusal.body, { 'Content-Type': 'application/json' });
+        accept(true);
+      },
+    })),
   );
   const apollo = new ApolloServer<Context>({
     ...executionMode(deps),

@@ -72,6 +72,7 @@ describe('loadConfig', () => {
       maxTokens: 1000,
       maxDirectives: 50,
       maxBodyBytes: 102_400,
+      websocket: { maxConnections: 1_000, idleMs: 60_000 },
       executor: { kind: 'jit', cacheSize: 500, compileAfter: 1 },
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
