@@ -57,41 +57,62 @@ async function pooled(pool: Pool, deadlines: MySqlDeadlines, run: (c: PoolConnec
 async function checkOut(pool: Pool, deadlines: MySqlDeadlines): Promise<PoolConnection> {
   const until = Date.now() + deadlines.transactionMs;
   const connection = await withinDeadline(pool.getConnection(), deadlines.transactionMs, 'with a free connection', (late) => late.release());
-  let expired: MySqlDeadlineError | undefined;
-  const bound =
-    (method: Query): Query =>
-    (options, values) => {
-      if (expired) return Promise.reject(expired);
-      const sql = typeof options === 'string' ? options : (options as { sql?: string }).sql;
-      const expire = (err: MySqlDeadlineError) => {
-        // Every later statement on it fails at once, the ROLLBACK included.
-        expired = err;
-        connection.destroy();
-        return Promise.reject(err);
-      };
-      const left = until - Date.now();
-      // Not sent at all once the transaction is out of time: a COMMIT sent late would commit.
-      if (left <= 0) return expire(new MySqlDeadlineError('the transaction', deadlines.transactionMs, sql));
-      const ms = Math.min(deadlines.statementMs, left);
-      return withinDeadline(method.call(connection, options, values), ms, 'a statement', undefined, sql).catch((err: unknown) =>
-        err instanceof MySqlDeadlineError ? expire(err) : Promise.reject(err),
-      );
-    };
-  return Object.assign(Object.create(connection) as PoolConnection, {
-    query: bound(connection.query as Query),
-    execute: bound(connection.execute as Query),
+  return new BoundedConnection(connection, deadlines, until) as unknown as PoolConnection;
+}
+
+/** What Drizzle calls on a checked-out connection (a class: nothing is allocated per statement but the wait). */
+class BoundedConnection {
+  private expired: MySqlDeadlineError | undefined;
+
+  constructor(
+    private readonly pooled: PoolConnection,
+    private readonly deadlines: MySqlDeadlines,
+    private readonly until: number,
+  ) {}
+
+  query(options: unknown, values?: unknown): Promise<unknown> {
+    return this.run(this.pooled.query as Query, options, values);
+  }
+
+  execute(options: unknown, values?: unknown): Promise<unknown> {
+    return this.run(this.pooled.execute as Query, options, values);
+  }
+
+  release(): void {
     // A destroyed connection has left the pool already.
-    release: () => (expired ? undefined : connection.release()),
-  });
+    if (!this.expired) this.pooled.release();
+  }
+
+  private run(method: Query, options: unknown, values: unknown): Promise<unknown> {
+    if (this.expired) return Promise.reject(this.expired);
+    const left = this.until - Date.now();
+    // Not sent at all once the transaction is out of time: a COMMIT sent late would commit.
+    if (left <= 0) return this.expire(new MySqlDeadlineError('the transaction', this.deadlines.transactionMs, sqlOf(options)));
+    const ms = Math.min(this.deadlines.statementMs, left);
+    return withinDeadline(method.call(this.pooled, options, values), ms, 'a statement', undefined, options).catch((err: unknown) =>
+      err instanceof MySqlDeadlineError ? this.expire(err) : Promise.reject(err),
+    );
+  }
+
+  /** Every later statement on it fails at once, the ROLLBACK included. */
+  private expire(err: MySqlDeadlineError): Promise<never> {
+    this.expired = err;
+    this.pooled.destroy();
+    return Promise.reject(err);
+  }
+}
+
+function sqlOf(options: unknown): string | undefined {
+  return typeof options === 'string' ? options : (options as { sql?: string } | undefined)?.sql;
 }
 
 /** `work`, or a MySqlDeadlineError after `ms`; `lateResult` gets what `work` brings after that. */
-function withinDeadline<T>(work: Promise<T>, ms: number, what: string, lateResult?: (value: T) => void, sql?: string): Promise<T> {
+function withinDeadline<T>(work: Promise<T>, ms: number, what: string, lateResult?: (value: T) => void, statement?: unknown): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {
       late = true;
-      reject(new MySqlDeadlineError(what, ms, sql));
+      reject(new MySqlDeadlineError(what, ms, sqlOf(statement)));
     }, ms);
     work.then(
       (value) => {
