@@ -80,6 +80,43 @@ export async function startReplicatedMysql(): Promise<ReplicatedMysql> {
   }
 }
 
+/** One private MariaDB of the test's own, with no binary log, that can be killed and started again on its data and port. */
+export interface RestartableMariadb {
+  server: PrivateMariadb;
+  /** Starts the server again, on the same data directory and port (after `server.kill()`). */
+  restart(): Promise<void>;
+  /** Kills it and removes its data. */
+  dispose(): Promise<void>;
+}
+
+export async function startRestartableMariadb(): Promise<RestartableMariadb> {
+  if (!MARIADB_BINARIES) throw new Error('mariadbd or mariadb-install-db is not installed');
+  const dir = await mkdtemp(join(tmpdir(), 'tl-mariadb-'));
+  const started: PrivateMariadb[] = [];
+  const dispose = async () => {
+    for (const server of started) await server.kill();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await installDataDirectory(join(dir, 'solo'));
+    const first = await startMariadb(dir, 'solo', 1, started, { binlog: false });
+    // One object for the caller, whose kill() stops whichever process is current.
+    let current = first;
+    const server: PrivateMariadb = { ...first, kill: () => current.kill() };
+    return {
+      server,
+      async restart() {
+        current = await startMariadb(dir, 'solo', 1, started, { binlog: false, port: first.port });
+        server.pid = current.pid;
+      },
+      dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
 async function installDataDirectory(datadir: string): Promise<void> {
   const { install } = MARIADB_BINARIES!;
   await promisify(execFile)(
@@ -90,8 +127,14 @@ async function installDataDirectory(datadir: string): Promise<void> {
   );
 }
 
-async function startMariadb(dir: string, name: string, serverId: number, started: PrivateMariadb[]): Promise<PrivateMariadb> {
-  const port = await freePort();
+async function startMariadb(
+  dir: string,
+  name: string,
+  serverId: number,
+  started: PrivateMariadb[],
+  options: { binlog?: boolean; port?: number } = {},
+): Promise<PrivateMariadb> {
+  const port = options.port ?? (await freePort());
   const errorLog = join(dir, `${name}.err`);
   const child = spawn(
     MARIADB_BINARIES!.server,
@@ -106,7 +149,7 @@ async function startMariadb(dir: string, name: string, serverId: number, started
       `--log-error=${errorLog}`,
       `--server-id=${serverId}`,
       // Both log: the primary for its replica to read; the replica as any replica that may be promoted does.
-      `--log-bin=${join(dir, name, 'binlog')}`,
+      ...(options.binlog === false ? [] : [`--log-bin=${join(dir, name, 'binlog')}`]),
       // Nothing connects to the replica until replication is set up.
       '--skip-slave-start',
       '--skip-name-resolve',
