@@ -59,6 +59,13 @@ export function translateDatabaseError(err: unknown, entity: string): unknown {
   if ((driver.code && UNAVAILABLE_CODES.has(driver.code)) || driver.fatal) {
     return new DatabaseUnavailableError(err);
   }
+  // A CHECK refused the row (src/db/schema.ts: values GraphQL's Int can answer). MySQL
+  // says ER_CHECK_CONSTRAINT_VIOLATED (3819); MariaDB's 4025, ER_CONSTRAINT_FAILED, is
+  // one mysql2 names after another server's error, so it is known by its number.
+  if (driver.code === 'ER_CHECK_CONSTRAINT_VIOLATED' || driver.errno === 4025) {
+    const column = /[a-z]+_([a-z_]+)_fits_int/.exec(driver.sqlMessage ?? '')?.[1];
+    return new InvalidInputError(column ? `${column} is larger than 2147483647` : 'a value is out of range', column);
+  }
   switch (driver.code) {
     case 'ER_DUP_ENTRY': {
       const key = /for key '(?:[^'.]*\.)?([^']+)'/.exec(driver.sqlMessage ?? '')?.[1];

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, datetime, index, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, check, datetime, index, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * Every cached table has an `id` and a `version`. The version starts at 1 and is
@@ -24,6 +24,17 @@ const updatedAt = () =>
     .$defaultFn(() => new Date())
     .$onUpdateFn(() => new Date());
 
+/**
+ * The largest value GraphQL's Int can answer (2^31 − 1). Counts and money are stored
+ * `int unsigned`, which holds twice as much, so each such column has a CHECK that
+ * refuses more: a row that could not be encoded would fail every list it is in, and
+ * MySQL refuses it before it commits, whether it comes through the API (which refuses
+ * it first) or not. Versions are BIGINT with no check: 2^31 updates of one row are out
+ * of reach.
+ */
+export const MAX_GRAPHQL_INT = 2_147_483_647;
+const fitsInt = (table: string, column: { name: string }) => check(`${table}_${column.name}_fits_int`, sql`${sql.identifier(column.name)} <= ${sql.raw(String(MAX_GRAPHQL_INT))}`);
+
 export const users = mysqlTable('users', {
   id: id(),
   name: varchar('name', { length: 100 }).notNull(),
@@ -34,16 +45,20 @@ export const users = mysqlTable('users', {
   updatedAt: updatedAt(),
 });
 
-export const products = mysqlTable('products', {
-  id: id(),
-  sku: varchar('sku', { length: 64 }).notNull().unique('products_sku_unique'),
-  name: varchar('name', { length: 200 }).notNull(),
-  priceCents: int('price_cents', { unsigned: true }).notNull(),
-  stock: int('stock', { unsigned: true }).notNull(),
-  version: version(),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+export const products = mysqlTable(
+  'products',
+  {
+    id: id(),
+    sku: varchar('sku', { length: 64 }).notNull().unique('products_sku_unique'),
+    name: varchar('name', { length: 200 }).notNull(),
+    priceCents: int('price_cents', { unsigned: true }).notNull(),
+    stock: int('stock', { unsigned: true }).notNull(),
+    version: version(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [fitsInt('products', t.priceCents), fitsInt('products', t.stock)],
+);
 
 export const orders = mysqlTable(
   'orders',
@@ -63,7 +78,7 @@ export const orders = mysqlTable(
     createdAt: createdAt(),
   },
   // recentOrders reads the newest ids first.
-  (t) => [index('orders_created_at_idx').on(t.createdAt)],
+  (t) => [index('orders_created_at_idx').on(t.createdAt), fitsInt('orders', t.quantity), fitsInt('orders', t.totalCents)],
 );
 
 export type UserRow = typeof users.$inferSelect;

@@ -1,6 +1,6 @@
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { products } from '../../src/db/schema';
+import { MAX_GRAPHQL_INT, products } from '../../src/db/schema';
 import { useServerOnPrivateRedis } from '../helpers/server';
 
 const env = useServerOnPrivateRedis();
@@ -47,6 +47,34 @@ describe('createProduct', () => {
       input: { sku: sku(), name: 'Widget', priceCents: 2 ** 31, stock: 1 },
     });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('accepts the largest price and stock GraphQL can answer, which round-trip through the cache and lists', async () => {
+    const created = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+      input: { sku: sku(), name: 'Priceless', priceCents: MAX_GRAPHQL_INT, stock: MAX_GRAPHQL_INT },
+    });
+    expect(created.errors).toBeUndefined();
+    const id = created.data!.createProduct.id as string;
+    const read = await env.s.gql(`query($id: ID!, $ids: [ID!]!) { product(id: $id) { priceCents stock } products(ids: $ids) { priceCents stock } }`, {
+      id,
+      ids: [id],
+    });
+    expect(read.errors).toBeUndefined();
+    const limits = { priceCents: MAX_GRAPHQL_INT, stock: MAX_GRAPHQL_INT };
+    expect(read.data).toEqual({ product: limits, products: [limits] });
+  });
+
+  it.each([
+    ['price_cents', 'priceCents'],
+    ['stock', 'stock'],
+  ])('is refused by MySQL itself with %s past what GraphQL can answer, even when written around the API', async (column) => {
+    const created = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
+      input: { sku: sku(), name: 'Bounded', priceCents: 1, stock: 1 },
+    });
+    const id = Number(created.data!.createProduct.id);
+    await expect(env.s.pool.query(`UPDATE products SET ${column} = ? WHERE id = ?`, [MAX_GRAPHQL_INT + 1, id])).rejects.toThrow(/fits_int/);
+    const [row] = await env.s.db.select().from(products).where(eq(products.id, id));
+    expect(row).toMatchObject({ priceCents: 1, stock: 1 });
   });
 
   it('rejects a taken sku as CONFLICT', async () => {

@@ -21,6 +21,15 @@ describe('isLockConflict', () => {
 });
 
 describe('translateDatabaseError', () => {
+  it('turns a CHECK refusal, as MySQL and as MariaDB report it, into BAD_USER_INPUT naming the column', () => {
+    const mariadb = Object.assign(driver('ER_INNODB_AUTOEXTEND_SIZE_OUT_OF_RANGE', 4025), {
+      sqlMessage: 'CONSTRAINT `products_price_cents_fits_int` failed for `tl`.`products`',
+    });
+    const mysql8 = Object.assign(driver('ER_CHECK_CONSTRAINT_VIOLATED', 3819), { sqlMessage: "Check constraint 'orders_total_cents_fits_int' is violated." });
+    expect(translateDatabaseError(wrapped(mariadb), 'product')).toMatchObject({ code: 'BAD_USER_INPUT', message: 'price_cents is larger than 2147483647' });
+    expect(translateDatabaseError(mysql8, 'order')).toMatchObject({ code: 'BAD_USER_INPUT', message: 'total_cents is larger than 2147483647' });
+  });
+
   it('calls a closed connection unavailable, though mysql2 gives that error no code', () => {
     // What Drizzle's ROLLBACK throws when MySQL died in the middle of the transaction.
     const closed = Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true });
