@@ -42,11 +42,16 @@ describe('createProduct', () => {
     expect(await productCount()).toBe(before);
   });
 
-  it('rejects a price too large for a GraphQL Int before it reaches the resolver', async () => {
+  it.each([
+    ['price', { priceCents: 2 ** 31, stock: 1 }],
+    ['stock', { priceCents: 1, stock: 2 ** 31 }],
+  ])('rejects a %s one past what a GraphQL Int holds before it reaches the resolver, and writes nothing', async (_, values) => {
+    const before = await productCount();
     const res = await env.s.gql(`mutation($input: CreateProductInput!) { createProduct(input: $input) { id } }`, {
-      input: { sku: sku(), name: 'Widget', priceCents: 2 ** 31, stock: 1 },
+      input: { sku: sku(), name: 'Widget', ...values },
     });
     expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(await productCount()).toBe(before);
   });
 
   it('accepts the largest price and stock GraphQL can answer, which round-trip through the cache and lists', async () => {

@@ -10,8 +10,9 @@ import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
  * Redis refusing writes (out of memory: `maxmemory` with `noeviction`, on a
  * redis-server of this file's own) while reads still answer, then recovering. The
  * repair worker runs on its own timer (every 50 ms), with a backoff that could reach
- * a minute.
+ * a minute. Redis refuses for REDIS_REFUSAL_MS at least (`npm run test:faults`: 40 s).
  */
+const REFUSAL_MS = Number(process.env.REDIS_REFUSAL_MS ?? 0);
 let redisServer: PrivateRedis;
 let admin: Redis;
 let t: TestCore;
@@ -41,7 +42,9 @@ describe('repairs after Redis refused writes', () => {
     try {
       for (const user of users) await t.core.users.update(user.id, { name: 'Written while Redis refused' });
       // Each failed attempt doubles the wait before the next: after the fourth, 8 s or more.
+      const refusing = Date.now();
       await pollUntil('every failure postponed four times', async () => (await unrepaired()).every((f) => f.repairAttempts >= 4), 30_000);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, REFUSAL_MS - (Date.now() - refusing))));
     } finally {
       await takeWrites();
     }
@@ -51,5 +54,5 @@ describe('repairs after Redis refused writes', () => {
     expect(Date.now() - recoveredAt).toBeLessThan(2_000 + 50 + 500);
     const rows = await t.core.users.load(users.map((u) => u.id));
     expect(rows.map((r) => r?.name)).toEqual(users.map(() => 'Written while Redis refused'));
-  }, 40_000);
+  }, 40_000 + REFUSAL_MS);
 });

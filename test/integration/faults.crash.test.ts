@@ -8,7 +8,7 @@ import { ServiceResources, type ServiceInstance } from '../helpers/service-proce
 
 /**
  * A service process SIGKILLed at a random moment of a burst of updates, then started
- * again, RUNS times. `npm test` runs a few; `npm run test:crash` runs many more.
+ * again, RUNS times. `npm test` runs a few; `npm run test:faults` runs many more.
  */
 const RUNS = Number(process.env.CRASH_RUNS ?? 4);
 const USERS = 12;
