@@ -6,6 +6,7 @@ import { writeIntents, type WriteIntentRow } from '../db/schema';
 import type { FailedWrite, WriteOperation } from '../writethrough/failures';
 import type { Transaction } from '../writethrough/unit-of-work';
 import type { FailureEvent } from './failure-event';
+import { Rounds } from './rounds';
 import type { CoreLogger } from '../writethrough/logger';
 
 export interface AbandonedWriteSettings {
@@ -61,28 +62,27 @@ export const ABANDONED_ERROR = 'the process that committed this write ended befo
  * had reported it itself. Then the intents are deleted, stale or not.
  */
 export class AbandonedWrites {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<Sweep> | undefined;
+  private readonly rounds: Rounds<Sweep>;
 
-  constructor(private readonly deps: AbandonedWritesDeps) {}
-
-  start(): void {
-    const sweep = () => void this.sweepOnce().catch((err: unknown) => this.deps.logger.warn({ err }, 'sweeping write intents failed; will retry'));
-    sweep(); // at start-up too: the intents of the process this one replaces are likely there
-    this.timer = setInterval(sweep, this.deps.settings.intervalMs);
-    this.timer.unref();
+  constructor(private readonly deps: AbandonedWritesDeps) {
+    this.rounds = new Rounds(() => this.sweepAll(), {
+      intervalMs: deps.settings.intervalMs,
+      onError: (err) => deps.logger.warn({ err }, 'sweeping write intents failed; will retry'),
+    });
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  start(): void {
+    // At start-up too: the intents of the process this one replaces are likely there.
+    this.rounds.start(true);
+  }
+
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** Sweeps every intent older than the grace, a batch at a time. Sweeps never overlap. */
   sweepOnce(): Promise<Sweep> {
-    this.running ??= this.sweepAll().finally(() => (this.running = undefined));
-    return this.running;
+    return this.rounds.runOnce();
   }
 
   private async sweepAll(): Promise<Sweep> {

@@ -7,6 +7,7 @@ import type { CoreLogger } from '../writethrough/logger';
 import type { Repository, VersionedTable } from '../writethrough/repository';
 import type { FailureEvent } from './failure-event';
 import type { RepairQueue } from './repair-queue';
+import { Rounds } from './rounds';
 
 export interface RepairWorkerDeps {
   queue: RepairQueue;
@@ -38,8 +39,7 @@ export interface RepairRound {
  * time, up to `maxBackoffMs`, and stays unrepaired (and visible) until it succeeds.
  */
 export class RepairWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<RepairRound> | undefined;
+  private readonly rounds: Rounds<RepairRound>;
   /**
    * The last round could not write to Redis (every repair it tried failed, or the
    * circuit was open). Until a repair lands again, each round with nothing due probes:
@@ -50,24 +50,25 @@ export class RepairWorker {
    */
   private refused = false;
 
-  constructor(private readonly deps: RepairWorkerDeps) {}
+  constructor(private readonly deps: RepairWorkerDeps) {
+    this.rounds = new Rounds(() => this.round(), {
+      intervalMs: deps.settings.intervalMs,
+      onError: (err) => deps.logger.warn({ err }, 'repair round failed'),
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.runOnce().catch((err: unknown) => this.deps.logger.warn({ err }, 'repair round failed')), this.deps.settings.intervalMs);
-    this.timer.unref();
+    this.rounds.start();
   }
 
   /** Stops the timer and waits for a round under way. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running?.catch(() => undefined);
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   /** One round: claim what is due, repair it, record the outcome. Rounds never overlap. */
   runOnce(): Promise<RepairRound> {
-    this.running ??= this.round().finally(() => (this.running = undefined));
-    return this.running;
+    return this.rounds.runOnce();
   }
 
   private async round(): Promise<RepairRound> {
@@ -126,8 +127,7 @@ export class RepairWorker {
     const due = await this.deps.queue.makePostponedDue();
     if (due === 0) return;
     this.deps.logger.info({ due }, 'Redis takes writes again: every postponed repair is due now');
-    // After this round has finished (runOnce would return this round otherwise).
-    if (this.timer) setImmediate(() => void this.runOnce().catch((err: unknown) => this.deps.logger.warn({ err }, 'repair round failed')));
+    this.rounds.runSoon();
   }
 
   /** One write per key (several failures of one key need one repair), from rows read now. */
