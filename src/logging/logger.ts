@@ -10,7 +10,7 @@ export type { Logger };
  * prints them for people instead.
  */
 export function createLogger(options: { level: string; instanceId: string; pretty?: boolean }): Logger {
-  return pino({
+  const settings: pino.LoggerOptions = {
     level: options.level,
     base: { instance: options.instanceId },
     mixin: () => {
@@ -21,6 +21,13 @@ export function createLogger(options: { level: string; instanceId: string; prett
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.authorization', 'config.mysql.url', 'config.redis.url'],
       censor: '[redacted]',
     },
-    ...(options.pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
-  });
+  };
+  if (options.pretty) return pino({ ...settings, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  // Synchronous writes, so that nothing is buffered when the process exits. pino's
+  // default buffers a line while its write is in flight and flushes it at exit with
+  // sonic-boom's flushSync, which retries every error but EAGAIN forever: with stdout
+  // a pipe whose reader is gone (`npm start | tee log`, Ctrl-C kills tee first) the
+  // process looped on write() = EPIPE and never exited. A synchronous write meets the
+  // EPIPE at once, and pino's destination then drops every later line instead.
+  return pino(settings, pino.destination({ dest: 1, sync: true }));
 }

@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolve } from 'node:path';
+import { freePort } from '../../src/dev/free-port';
 import { REDIS_URL } from '../helpers/database';
 import { pollUntil } from '../helpers/poll';
 import { ServiceResources } from '../helpers/service-process';
@@ -245,6 +248,56 @@ describe('SIGTERM', () => {
       expect(await held).toMatchObject({ kind: 'closed unanswered' });
     } finally {
       await lock.release();
+    }
+  });
+});
+
+describe('SIGINT', () => {
+  it('ends the service with 0 within SHUTDOWN_TIMEOUT_MS even when the reader of its stdout has exited', { timeout: 60_000 }, async () => {
+    // `npm start | tee log`, then Ctrl-C: tee dies first, and the lines the service
+    // logs as it stops meet a pipe with no reader (EPIPE). `cat` plays tee: it passes
+    // the start-up lines on, and is killed once the service serves. Only the service
+    // still holds the pipe's write end (this process's end of cat's stdin is closed).
+    const reader = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let passedOn = '';
+    reader.stdout!.on('data', (chunk) => (passedOn += String(chunk)));
+    const readerGone = new Promise<void>((resolveGone) => reader.once('exit', () => resolveGone()));
+    const port = await freePort();
+    const service = spawn(process.execPath, ['--require', 'tsx/cjs', 'src/main.ts'], {
+      cwd: resolve(__dirname, '../..'),
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'development',
+        AUTO_START_SERVICES: 'false',
+        LOG_LEVEL: 'info',
+        JWT_SECRET: resources.jwtSecret,
+        MYSQL_URL: resources.database().url,
+        REDIS_URL,
+        KEY_PREFIX: resources.keyPrefix(),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      },
+      stdio: ['ignore', reader.stdin!, 'pipe'],
+    });
+    reader.stdin!.destroy();
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      service.once('exit', (code, signal) => resolveExit({ code, signal })),
+    );
+    try {
+      await pollUntil('the service to log that it serves', () => passedOn.includes('serving GraphQL') && passedOn.endsWith('\n'), 30_000);
+      reader.kill('SIGKILL');
+      await readerGone;
+
+      service.kill('SIGINT');
+      const exit = await Promise.race([
+        exited,
+        new Promise<'still running'>((resolveLate) => setTimeout(() => resolveLate('still running'), SHUTDOWN_TIMEOUT_MS + 5_000)),
+      ]);
+      // Before the fix it never exited: pino's flush at exit retried the EPIPE forever.
+      expect(exit).toEqual({ code: 0, signal: null });
+    } finally {
+      if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
     }
   });
 });
