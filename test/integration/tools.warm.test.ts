@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cachedEntities, type CachedEntity } from '../../src/tools/entities';
 import { warmEntity, type WarmOptions } from '../../src/tools/warm';
@@ -117,6 +119,49 @@ describe('npm run cache:warm', () => {
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(USERS);
     expect(await cachedUserKeys()).toHaveLength(done);
+  });
+
+  it('takes a second SIGINT right after the first as the same Ctrl-C, and still prints what it did', async () => {
+    const run = startTool('scripts/cache-warm.ts', ['user', '--chunk', '1'], env());
+    await pollUntil('the first cached user', async () => (await cachedUserKeys()).length > 0);
+    const heard = new Promise<void>((resolveHeard) =>
+      run.child.stderr!.on('data', (chunk) => String(chunk).includes('stopping after') && resolveHeard()),
+    );
+    run.child.kill('SIGINT');
+    await heard;
+    run.child.kill('SIGINT'); // what a parent that passes the terminal's signal on adds, a moment later
+    const { code, stdout } = await run.finished;
+    expect(code).toBe(130);
+    expect(stdout.trimEnd()).toMatch(/^user: (\d+) rows, \1 set, 0 already current, 0 failed in .*; interrupted before the end$/);
+  });
+
+  it('prints what it did on Ctrl-C through npm run, where npm passes the SIGINT on as well', { timeout: 60_000 }, async () => {
+    // A terminal's Ctrl-C signals its whole foreground process group (npm, the shell
+    // npm runs the script in, and the tool), and npm passes the SIGINT it got on to
+    // its child too: the tool hears one Ctrl-C twice.
+    const run = spawn('npm', ['run', '--silent', 'cache:warm', '--', 'user', '--chunk', '1'], {
+      cwd: resolve(__dirname, '../..'),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, as at a terminal
+    });
+    let stdout = '';
+    let stderr = '';
+    run.stdout!.on('data', (chunk) => (stdout += String(chunk)));
+    run.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+    const finished = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+      run.once('close', (code, signal) => resolveExit({ code, signal })),
+    );
+    try {
+      await pollUntil('the first cached user', async () => (await cachedUserKeys()).length > 0, 30_000);
+      process.kill(-run.pid!, 'SIGINT');
+      // npm itself ends by the signal (a shell shows 130); the tool's own code is the one below.
+      expect(await finished).toEqual({ code: null, signal: 'SIGINT' });
+      expect(stderr).toContain('stopping after the current chunk');
+      expect(stdout.trimEnd()).toMatch(/^user: (\d+) rows, \1 set, 0 already current, 0 failed in .*; interrupted before the end$/);
+    } finally {
+      if (run.exitCode === null && run.signalCode === null) process.kill(-run.pid!, 'SIGKILL');
+    }
   });
 
   it('says what is wrong with its arguments in one line', async () => {
