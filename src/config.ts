@@ -107,6 +107,7 @@ const schema = z
     METRICS_TOKEN: z.string().min(32, { message: 'must be at least 32 characters' }).optional(),
     REQUIRE_AUTH_FOR_READS: bool.default(false),
     GRAPHQL_INTROSPECTION: bool.optional(),
+    GRAPHQL_EXPLORER: bool.optional(),
     MAX_QUERY_DEPTH: intIn(1, 100).default(8),
     MAX_QUERY_COST: intIn(1, 1_000_000).default(5_000),
     MAX_QUERY_ALIASES: intIn(0, 1_000).default(15),
@@ -183,8 +184,13 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'];
   instanceId: string;
   seedDemoData: boolean;
-  /** Start private MySQL/Redis when they do not answer (development only by default). */
+  /**
+   * Start private MySQL/Redis when they do not answer (development only by default):
+   * only at the default URLs, unless `autoStartAnyLocalUrl` (AUTO_START_SERVICES=true).
+   */
   autoStartServices: boolean;
+  /** AUTO_START_SERVICES=true: start them at any local URL; a non-default URL is otherwise never started, only named. */
+  autoStartAnyLocalUrl: boolean;
   shutdownTimeoutMs: number;
   breaker: BreakerSettings;
   repair: RepairSettings;
@@ -195,6 +201,8 @@ export interface Config {
   auth: AuthSettings;
   graphql: GraphQLSettings;
   http: HttpSettings;
+  /** Apollo Sandbox at GET /graphql from a browser and the bundled GraphiQL at /graphiql (http/explorer-route.ts). */
+  explorer: boolean;
 }
 
 /** A Redis Cluster seed node (REDIS_CLUSTER_NODES): ioredis learns the rest of the cluster from it. */
@@ -358,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedDemoData: e.SEED_DEMO_DATA,
     // It starts a single redis-server, never a cluster.
     autoStartServices: e.AUTO_START_SERVICES ?? (e.NODE_ENV === 'development' && e.REDIS_CLUSTER_NODES === undefined),
+    autoStartAnyLocalUrl: e.AUTO_START_SERVICES === true,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
@@ -390,6 +399,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       persistedQueriesManifest: e.PERSISTED_QUERIES_MANIFEST,
       metrics: { access: e.METRICS_ACCESS ?? (e.NODE_ENV === 'production' ? 'token' : 'public'), token: e.METRICS_TOKEN },
     },
+    explorer: e.GRAPHQL_EXPLORER ?? e.NODE_ENV !== 'production',
   };
 }
 

@@ -1,16 +1,15 @@
 import 'reflect-metadata';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createTokenVerifier } from './auth/token-verifier';
 import { issueToken, makeUpSecret } from './auth/tokens';
-import { connectRedis } from './cache/client';
 import { createRedisClient, pingRedis } from './cache/redis-client';
-import { ConfigError, loadConfig, type Config } from './config';
+import { loadConfig, type Config } from './config';
 import { coreSettings, createCore } from './core';
 import { createDatabase, createPool } from './db/client';
 import { ReadReplicas, replicaName } from './db/read-replicas';
 import { migrateDatabase } from './db/migrate';
-import { ensureServices, ServicesUnavailableError } from './dev/services';
+import { ensureServices } from './dev/services';
+import { loadEnvFile } from './env-file';
 import { buildGraphQLSchema } from './graphql/schema';
 import { createLogger, type Logger } from './logging/logger';
 import { createObservability } from './metrics/observability';
@@ -18,26 +17,35 @@ import { PersistedQueryStore } from './http/persisted-query-store';
 import { loadSafelist } from './http/safelist';
 import { seedDemoData } from './seed';
 import { startServer, type RunningServer } from './server';
+import { checkCanListen, checkMysqlAnswers, connectRedisAtStartup } from './startup-checks';
+import { explainMysqlError, explainStartupError } from './startup-errors';
 
 /**
  * The edge: the one place that reads the environment, opens connections, starts the
  * server and installs signal handlers. Everything below it is handed what it uses.
  */
 async function main(): Promise<void> {
-  loadEnvFile(resolve(__dirname, '..', '.env'));
+  loadEnvFile();
   const config = loadConfig(process.env);
   // Pretty lines for a person at a terminal in development; JSON everywhere else.
   const pretty = config.env === 'development' && process.stdout.isTTY === true;
   const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId, pretty });
+  // Each start-up mistake is found before anything is built on it, and named (startup-errors.ts).
+  await checkCanListen(config.host, config.port);
   if (config.autoStartServices) {
     await ensureServices({
       mysqlUrl: config.mysql.url,
       redisUrl: config.redis.url,
       dataDir: resolve(__dirname, '..', '.local'),
       logger,
+      // Unasked, private servers are started only at the default URLs: a mistyped one is named, not filled.
+      startAtAnyLocalUrl: config.autoStartAnyLocalUrl,
     });
   }
-  await migrateDatabase(config.mysql.url);
+  await checkMysqlAnswers(config.mysql.url);
+  await migrateDatabase(config.mysql.url).catch((err: unknown) => {
+    throw explainMysqlError(err, config.mysql.url);
+  });
 
   const pool = createPool(config.mysql);
   const db = createDatabase(pool, undefined, config.mysql.deadlines);
@@ -52,9 +60,8 @@ async function main(): Promise<void> {
   // ioredis emits an error on every failed reconnect; the circuit breaker logs the
   // outage once, when it starts and when it ends.
   redis.on('error', () => {});
-  await connectRedis(redis).catch((err: Error) =>
-    logger.warn({ err: err.message }, 'Redis does not answer yet; serving from MySQL until it does'),
-  );
+  const redisProblem = await connectRedisAtStartup(redis, config.redis);
+  if (redisProblem) logger.warn(redisProblem);
 
   const observability = createObservability();
   const core = createCore({ db, ...(replicas ? { replicas } : {}), redis, logger, metrics: observability.coreMetrics, ...coreSettings(config) });
@@ -62,6 +69,8 @@ async function main(): Promise<void> {
   if (config.seedDemoData) await seedDemoData(core, logger);
 
   const auth = authSettings(config);
+  // Issued before the server starts: both explorers are built with it pre-filled.
+  const developmentToken = auth.madeUp ? await issueDevelopmentToken(auth.secret!) : undefined;
   const readiness = {
     mysql: () => pool.query('SELECT 1'),
     redis: async () => {
@@ -85,11 +94,16 @@ async function main(): Promise<void> {
       },
       readiness,
       observability: observability.bind(core, readiness, config.instanceId),
+      explorer: {
+        enabled: config.explorer,
+        headers: developmentToken ? { Authorization: `Bearer ${developmentToken}` } : undefined,
+      },
     },
     { host: config.host, port: config.port },
   );
   logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
-  if (auth.madeUp) await announceDevelopmentToken(auth.secret!, logger);
+  announcePages(server.url, config.explorer, logger);
+  if (developmentToken) announceDevelopmentToken(developmentToken, config.explorer, logger);
 
   installShutdown(config, logger, server, async () => {
     await core.stop();
@@ -101,25 +115,35 @@ async function main(): Promise<void> {
 
 /**
  * Development without JWT_SECRET or JWT_JWKS_URL: a secret made up for this run, so
- * the API is never open, and a token to paste into Apollo Sandbox. (Production
- * refuses to start without one: see config.ts.)
+ * the API is never open, and a token for the explorers, pre-filled there and printed
+ * for anything else. (Production refuses to start without one: see config.ts.)
  */
 function authSettings(config: Config): Config['auth'] & { madeUp: boolean } {
   if (config.auth.secret || config.auth.jwksUrl) return { ...config.auth, madeUp: false };
   return { ...config.auth, secret: makeUpSecret(), madeUp: true };
 }
 
-async function announceDevelopmentToken(secret: string, logger: Logger): Promise<void> {
-  const token = await issueToken(secret, ['read', 'write', 'admin'], { subject: 'developer', expiresIn: '12h' });
+function issueDevelopmentToken(secret: string): Promise<string> {
+  return issueToken(secret, ['read', 'write', 'admin'], { subject: 'developer', expiresIn: '12h' });
+}
+
+function announceDevelopmentToken(token: string, explorers: boolean, logger: Logger): void {
+  const where = explorers ? 'The explorers have it pre-filled; for any other client' : 'For a client';
   logger.warn(
     { scopes: 'read write admin', expiresIn: '12h' },
-    `No JWT_SECRET is set, so tokens are signed with a secret made up for this run. For Apollo Sandbox, add the header  Authorization: Bearer ${token}`,
+    `No JWT_SECRET is set, so tokens are signed with a secret made up for this run. ${where}, add the header  Authorization: Bearer ${token}`,
   );
 }
 
-/** Settings in `.env`, if there is one; variables already in the environment win. */
-function loadEnvFile(path: string): void {
-  if (existsSync(path)) process.loadEnvFile(path);
+/** What a person who just started the service can open, in one line. */
+function announcePages(graphqlUrl: string, explorers: boolean, logger: Logger): void {
+  const origin = new URL(graphqlUrl).origin;
+  const pages = {
+    ...(explorers ? { sandbox: graphqlUrl, graphiql: `${origin}/graphiql` } : {}),
+    monitor: `${origin}/monitor`,
+  };
+  const explorerWords = explorers ? `Open ${pages.sandbox} in a browser for Apollo Sandbox, or ${pages.graphiql} for GraphiQL (bundled, works offline); ` : '';
+  logger.info(pages, `${explorerWords}operators: ${pages.monitor}; the example web client: npm run example:dev`);
 }
 
 /**
@@ -151,17 +175,9 @@ function installShutdown(config: Config, logger: Logger, server: RunningServer, 
   process.on('SIGINT', shutdown);
 }
 
-/** Start-up failures the operator can fix get one clear line, not a stack trace. */
+/** Start-up failures the operator can fix get one clear line, not a stack trace (the words: startup-errors.ts). */
 function explain(err: unknown): string | undefined {
-  if (err instanceof ConfigError || err instanceof ServicesUnavailableError) return err.message;
-  if (err instanceof Error && err.message.startsWith('PERSISTED_QUERIES_MANIFEST:')) return err.message;
-  const e = err as { code?: string; message?: string; address?: string; port?: number };
-  if (e?.code === 'ECONNREFUSED' || e?.code === 'ETIMEDOUT' || e?.code === 'ENOTFOUND') {
-    return `Cannot reach MySQL (${e.code}${e.address ? ` at ${e.address}:${e.port}` : ''}): start it, or set MYSQL_URL`;
-  }
-  if (e?.code === 'ER_ACCESS_DENIED_ERROR') return `MySQL refused the login: check the user and password in MYSQL_URL`;
-  if (e?.code === 'EADDRINUSE') return `Port ${e.port} is already in use: stop whatever holds it, or set PORT`;
-  return undefined;
+  return explainStartupError(err);
 }
 
 main().catch((err: unknown) => {

@@ -2,7 +2,6 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { GraphQLSchema } from 'graphql';
@@ -28,6 +27,8 @@ import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import { noStorePlugins } from './graphql/no-store-plugin';
 import { monitorRoutes } from './http/monitor-route';
+import { explorerRoutes, GRAPHIQL_PATH, LANDING_SCRIPT_PATH, type ExplorerSettings } from './http/explorer-route';
+import { sandboxLandingPage } from './graphql/landing-page';
 import { metricsAccess } from './http/metrics-access';
 import { websocketBounds } from './graphql/websocket-bounds';
 import { operationalRoutes } from './http/operational-routes';
@@ -52,6 +53,12 @@ export interface ServerDeps {
   persistedQueries: { store: PersistedQueryStore; safelist?: Safelist | undefined };
   /** Metrics for /metrics and the GraphQL plugin; the status report behind cacheStatus. */
   observability: { registry: Registry; graphql: GraphQLMetrics; status: () => Promise<StatusReport> };
+  /**
+   * Apollo Sandbox at GET /graphql from a browser, falling back to the bundled GraphiQL
+   * at /graphiql, with `headers` pre-filled in both. Unset: on, without headers,
+   * except in production.
+   */
+  explorer?: ExplorerSettings | undefined;
 }
 
 export interface RunningServer {
@@ -67,6 +74,7 @@ export interface RunningServer {
  * one port, one path. No web framework: a few fixed routes (http/dispatch.ts).
  */
 export async function startServer(deps: ServerDeps, listen: { host: string; port: number }): Promise<RunningServer> {
+  const explorer = deps.explorer ?? { enabled: !deps.production };
   const corsPolicy = { origins: deps.http.corsOrigins, credentials: deps.http.corsCredentials, production: deps.production };
   // The routes need Apollo started, which needs the server (to drain it): requests
   // are answered only once it listens, at the end, by then with `handle` set.
@@ -109,7 +117,11 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       isProd: deps.production,
     },
     (wss = new WebSocketServer({
-      server: httpServer,
+      // Not `server: httpServer`: ws would re-emit that server's errors (a port in use)
+      // as its own, which graphql-ws prints with a stack trace before main.ts can say
+      // what happened in one line. The upgrades are handed over below instead; ws
+      // still checks the path (400) and verifyClient on each.
+      noServer: true,
       path: '/graphql',
       // A message up to this size is read and, if over the operation limit, refused
       // for its id; only a larger one closes the socket (1009, Message Too Big).
@@ -122,6 +134,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       },
     })),
   );
+  httpServer.on('upgrade', (req, socket, head) => wss!.handleUpgrade(req, socket, head, (ws) => wss!.emit('connection', ws, req)));
   const apollo = new ApolloServer<Context>({
     ...executionMode(deps),
     formatError,
@@ -144,7 +157,9 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       httpSubscriptionPlugin(),
       // On stop, close every subscription (clients see 1001 Going Away) along with HTTP.
       { serverWillStart: async () => ({ drainServer: async () => void (await subscriptions.dispose()) }) },
-      deps.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+      explorer.enabled
+        ? sandboxLandingPage({ headers: explorer.headers, fallbackPath: GRAPHIQL_PATH, fallbackScript: LANDING_SCRIPT_PATH })
+        : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -167,6 +182,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
         authorizeMetrics: metricsAccess({ ...deps.http.metrics, verifyToken: deps.verifyToken }),
       }),
       ...monitorRoutes(),
+      ...(explorer.enabled ? explorerRoutes({ headers: explorer.headers }) : {}),
     },
     notFound: jsonNotFound(),
     cors: corsMiddleware(corsPolicy),

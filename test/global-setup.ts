@@ -16,6 +16,8 @@ export default async function setup(): Promise<void> {
       redisUrl: REDIS_URL,
       dataDir: resolve(__dirname, '..', '.local'),
       logger: { info: (_, msg) => console.log(msg), warn: (_, msg) => console.warn(msg) },
+      // As `npm start`: at a URL other than the default, only when asked.
+      startAtAnyLocalUrl: process.env.AUTO_START_SERVICES === 'true',
     });
   }
   await dropStaleTestDatabases();

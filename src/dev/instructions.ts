@@ -1,12 +1,32 @@
-import { defaultUrl, hostPort } from './endpoint';
+import { defaultUrl, hostPort, maskUrl } from './endpoint';
 import { ServicesUnavailableError } from './errors';
 import type { Context, ServiceName, ServiceSpec } from './types';
 
-export function remoteDown(spec: ServiceSpec): ServicesUnavailableError {
+/** Why a TCP connection did not open, for a person: `code` is the socket's error code, or 'timeout'. */
+export function whyUnreachable(host: string, code: string): string {
+  if (code === 'ENOTFOUND') return `${host} does not resolve`;
+  if (code === 'EAI_AGAIN') return `${host} could not be looked up (EAI_AGAIN)`;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'timeout') return 'no answer within 1 s';
+  return code;
+}
+
+export function remoteDown(spec: ServiceSpec, code: string): ServicesUnavailableError {
   return new ServicesUnavailableError(
-    `The ${spec.label} server configured in ${spec.envVar} (${hostPort(spec.endpoint)}) does not answer.`,
-    `Servers on other hosts are never started from here: start that server, ` +
-      `or set ${spec.envVar} to one that runs (e.g. ${defaultUrl(spec)}).`,
+    `The ${spec.label} server at ${spec.envVar}=${maskUrl(spec.url)} does not answer (${whyUnreachable(spec.endpoint.host, code)})`,
+    `start it, or fix ${spec.envVar}; servers on other hosts are never started from here`,
+  );
+}
+
+/**
+ * A local URL other than the default that does not answer: most likely a typo, and a
+ * new empty server there would look like lost data. Started only when asked.
+ */
+export function notDefault(spec: ServiceSpec): ServicesUnavailableError {
+  return new ServicesUnavailableError(
+    `Nothing answers at ${spec.envVar}=${maskUrl(spec.url)}, and a private ${spec.label} server is started ` +
+      `only at the default ${defaultUrl(spec, spec.defaultPort).replace(/\/throughline$/, '')}`,
+    `fix ${spec.envVar}, or set AUTO_START_SERVICES=true to have one started at ${hostPort(spec.endpoint)}`,
   );
 }
 
@@ -46,10 +66,14 @@ export function combineFailures(errors: unknown[], ctx: Context): unknown {
     return errors.find((e) => !(e instanceof ServicesUnavailableError));
   }
   const notInstalledHere = errors.flatMap((e) => e.notInstalled);
-  const problem = errors.map((e) => e.problem).join('\n');
-  const instructions =
-    notInstalledHere.length === errors.length
-      ? installInstructions(notInstalledHere, ctx)
-      : errors.map((e) => e.instructions).join('\n');
-  return new ServicesUnavailableError(problem, instructions, notInstalledHere);
+  if (notInstalledHere.length === errors.length) {
+    return new ServicesUnavailableError(errors.map((e) => e.problem).join('\n'), installInstructions(notInstalledHere, ctx), notInstalledHere);
+  }
+  // Two different mistakes: one line each, its fix beside it.
+  return new ServicesUnavailableError(
+    errors.map((e) => e.problem).join('\n'),
+    errors.map((e) => e.instructions).join('\n'),
+    notInstalledHere,
+    errors.map((e) => e.message).join('\n'),
+  );
 }

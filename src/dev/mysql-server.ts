@@ -13,6 +13,8 @@ export function mysqlSpec(url: string): ServiceSpec {
     name: 'mysql',
     label: 'MySQL',
     envVar: 'MYSQL_URL',
+    url,
+    defaultPort: 3306,
     endpoint: endpointOf(url, 3306, 'MYSQL_URL'),
     isReady: canLogIn,
     startPrivate: startPrivateMysql,
@@ -72,7 +74,9 @@ async function canLogIn(ep: Endpoint): Promise<boolean> {
       await connection.end().catch(() => undefined);
     }
   } catch (err) {
-    if ((err as { code?: unknown }).code !== 'ER_ACCESS_DENIED_ERROR') return false;
-    throw new Error(`the server refuses ${user} with the password from the URL (ER_ACCESS_DENIED_ERROR)`);
+    // MariaDB refuses a user without a password with 1698, not MySQL's 1045.
+    const code = (err as { code?: unknown }).code;
+    if (code !== 'ER_ACCESS_DENIED_ERROR' && code !== 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR') return false;
+    throw new Error(`the server refuses ${user} with the password from the URL (${code})`);
   }
 }

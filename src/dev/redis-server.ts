@@ -11,6 +11,8 @@ export function redisSpec(url: string): ServiceSpec {
     name: 'redis',
     label: 'Redis',
     envVar: 'REDIS_URL',
+    url,
+    defaultPort: 6379,
     endpoint: endpointOf(url, 6379, 'REDIS_URL'),
     isReady: answersPing,
     startPrivate: startPrivateRedis,

@@ -5,13 +5,16 @@
  * the configured URL; for a local URL, start it with Docker Compose; else start a
  * private server from the installed binaries, detached, with its data and log under
  * `dataDir`; else explain exactly what to install. Remote servers are never started:
- * a remote URL that does not answer is a configuration problem, not ours to fix.
+ * a remote URL that does not answer is a configuration problem, not ours to fix. Nor,
+ * unless asked (`startAtAnyLocalUrl`, AUTO_START_SERVICES=true), are local ones at any
+ * URL but the default: a mistyped port would otherwise get a new, empty server, and the
+ * data would look lost.
  */
 import { connect } from 'node:net';
 import { delimiter } from 'node:path';
 import { composeFile, dockerWorks, tryDocker } from './docker';
-import { assertDefaultCredentials, hostPort, isLocal } from './endpoint';
-import { combineFailures, notInstalled, remoteDown } from './instructions';
+import { assertDefaultCredentials, hostPort, isDefaultUrl, isLocal } from './endpoint';
+import { combineFailures, notDefault, notInstalled, remoteDown } from './instructions';
 import { mysqlSpec } from './mysql-server';
 import { exists } from './process';
 import { redisSpec } from './redis-server';
@@ -37,6 +40,12 @@ export interface EnsureServicesOptions {
   searchPath?: string[];
   /** Try Docker Compose before private servers. Default true (used only when `docker info` succeeds). */
   useDocker?: boolean;
+  /**
+   * Start a server at any local URL that does not answer (AUTO_START_SERVICES=true).
+   * Default false: only at the default ones (`mysql://root@127.0.0.1:3306/<any database>`,
+   * `redis://127.0.0.1:6379`; localhost and ::1 alike); any other is an error naming it.
+   */
+  startAtAnyLocalUrl?: boolean;
 }
 
 export interface EnsureServicesResult {
@@ -67,16 +76,21 @@ export async function ensureServices(opts: EnsureServicesOptions): Promise<Ensur
 }
 
 /** True when a TCP connection to host:port opens within `timeoutMs` (default 1 000 ms). */
-export function isReachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+export async function isReachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return (await reachability(host, port, timeoutMs)) === 'open';
+}
+
+/** 'open' when a TCP connection to host:port opens within `timeoutMs`; else why not: the socket's error code, or 'timeout'. */
+export function reachability(host: string, port: number, timeoutMs = 1_000): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect({ host, port, timeout: timeoutMs });
-    const finish = (ok: boolean) => {
+    const finish = (outcome: string) => {
       socket.destroy();
-      resolve(ok);
+      resolve(outcome);
     };
-    socket.once('connect', () => finish(true));
-    socket.once('timeout', () => finish(false));
-    socket.once('error', () => finish(false));
+    socket.once('connect', () => finish('open'));
+    socket.once('timeout', () => finish('timeout'));
+    socket.once('error', (err: NodeJS.ErrnoException) => finish(err.code ?? err.message));
   });
 }
 
@@ -94,15 +108,18 @@ function contextOf(opts: EnsureServicesOptions): Context {
     logger: opts.logger,
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     searchDirs: opts.searchPath ?? [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...DEFAULT_SEARCH_DIRS],
+    startAtAnyLocalUrl: opts.startAtAnyLocalUrl ?? false,
     dockerUsable: once(async () => useDocker && (await exists(composeFile(projectDir))) && (await dockerWorks())),
   };
 }
 
 async function ensureOne(spec: ServiceSpec, ctx: Context): Promise<Outcome> {
   const ep = spec.endpoint;
-  if (await isReachable(ep.host, ep.port)) return { state: 'running' };
-  if (!isLocal(ep.host)) throw remoteDown(spec);
-  assertDefaultCredentials(spec);
+  const reached = await reachability(ep.host, ep.port);
+  if (reached === 'open') return { state: 'running' };
+  if (!isLocal(ep.host)) throw remoteDown(spec, reached);
+  assertDefaultCredentials(spec, ctx.startAtAnyLocalUrl);
+  if (!ctx.startAtAnyLocalUrl && !isDefaultUrl(spec)) throw notDefault(spec);
   if (await ctx.dockerUsable()) {
     if (await tryDocker(spec, ctx)) return { state: 'started-docker' };
   }

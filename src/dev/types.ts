@@ -14,6 +14,8 @@ export interface Context {
   logger: ServiceLogger;
   timeoutMs: number;
   searchDirs: string[];
+  /** AUTO_START_SERVICES=true: start a server at any local URL, not only at the default one. */
+  startAtAnyLocalUrl: boolean;
   /** Asked at most once per call, and only if some local server is missing. */
   dockerUsable: () => Promise<boolean>;
 }
@@ -29,6 +31,10 @@ export interface ServiceSpec {
   name: ServiceName;
   label: string;
   envVar: string;
+  /** As configured; it may hold a password, so print it only through `maskUrl`. */
+  url: string;
+  /** The port a URL without one means, and the only one a server is started on unasked. */
+  defaultPort: number;
   endpoint: Endpoint;
   /** Answers like the application needs it to: a login for MySQL, PING for Redis. */
   isReady(ep: Endpoint): Promise<boolean>;

@@ -62,7 +62,7 @@ export function monitorRoutes(): Record<string, Handler> {
 
 /** Only this origin, for everything; the WebSocket to the same host and port. */
 function contentSecurityPolicy(host: string | undefined): string {
-  const sockets = host && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
+  const sockets = sameHostSockets(host);
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -73,4 +73,12 @@ function contentSecurityPolicy(host: string | undefined): string {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
+}
+
+/**
+ * The CSP sources for WebSockets to the page's own host and port (' ws://… wss://…'),
+ * which 'self' does not cover in every browser; '' for a Host that cannot go into a CSP.
+ */
+export function sameHostSockets(host: string | undefined): string {
+  return host && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
 }

@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { loadConfig, type Config } from '../config';
+import { loadEnvFile } from '../env-file';
 import { describeFailure } from './tool-error';
 
-/** The settings the service runs with: `.env` at the project root, if any, under the environment. */
+/** The settings the service runs with: its settings file (env-file.ts) under the environment. */
 export function loadToolConfig(): Config {
-  const envFile = resolve(__dirname, '..', '..', '.env');
-  if (existsSync(envFile)) process.loadEnvFile(envFile);
+  loadEnvFile();
   return loadConfig(process.env);
 }
 

@@ -7,7 +7,7 @@ import { buildGraphQLSchema } from '../../src/graphql/schema';
 import { PersistedQueryStore } from '../../src/http/persisted-query-store';
 import type { Safelist } from '../../src/http/safelist';
 import { createLogger, type Logger } from '../../src/logging/logger';
-import { startServer, type RunningServer } from '../../src/server';
+import { startServer, type RunningServer, type ServerDeps } from '../../src/server';
 import { createTestCore, silentLogger, type TestCore, type TestCoreOptions } from './core';
 import { measureCost, type Cost } from './cost';
 import { startPrivateRedis, type PrivateRedis } from './redis-server';
@@ -45,12 +45,16 @@ export interface TestServerOptions extends TestCoreOptions {
   safelist?: Safelist;
   /** Where the server (not the core: see `logger`) logs; silent unless given. */
   serverLogger?: Logger;
+  /** Sandbox and /graphiql, as main.ts passes them; unset, the server's default (on unless production). */
+  explorer?: ServerDeps['explorer'];
+  /** The secret tokens are verified with; made up unless given (to sign a token before the server starts, as main.ts does). */
+  jwtSecret?: string;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const t = await createTestCore(options);
   const logger = options.serverLogger ?? createLogger({ level: 'silent', instanceId: 'test' });
-  const jwtSecret = makeUpSecret();
+  const jwtSecret = options.jwtSecret ?? makeUpSecret();
   const readiness = { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() };
   const production = options.production ?? false;
   const defaults = loadConfig({
@@ -75,6 +79,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       graphql: { ...defaults.graphql, ...options.graphql },
       http: { ...defaults.http, ...options.http },
       persistedQueries: { store: new PersistedQueryStore(t.redis, t.settings.keyPrefix, silentLogger), safelist: options.safelist },
+      explorer: options.explorer,
     },
     { host: '127.0.0.1', port: 0 },
   );

@@ -1,10 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { createConnection } from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isDefaultUrl } from '../../src/dev/endpoint';
+import { mysqlSpec } from '../../src/dev/mysql-server';
+import { redisSpec } from '../../src/dev/redis-server';
 import { ensureServices, isReachable, ServicesUnavailableError, type ServiceLogger } from '../../src/dev/services';
 
 // The shared servers this machine runs; these tests only ever probe them.
@@ -42,6 +45,8 @@ describe('ensureServices', () => {
       dataDir,
       logger,
       useDocker: false,
+      // Not the default URL: started only when asked (AUTO_START_SERVICES=true).
+      startAtAnyLocalUrl: true,
     });
     track(result.pids.redis);
 
@@ -72,6 +77,7 @@ describe('ensureServices', () => {
       logger,
       timeoutMs: 100_000,
       useDocker: false,
+      startAtAnyLocalUrl: true,
     });
     track(result.pids.mysql);
 
@@ -122,6 +128,7 @@ describe('ensureServices', () => {
       // A machine with neither server installed and no Docker.
       searchPath: [],
       useDocker: false,
+      startAtAnyLocalUrl: true,
     }).then(
       () => expect.fail('expected ensureServices to reject'),
       (err: unknown) => err,
@@ -139,6 +146,68 @@ describe('ensureServices', () => {
     // Nothing was started, so nothing answers.
     expect(await isReachable('127.0.0.1', mysqlPort)).toBe(false);
     expect(await isReachable('127.0.0.1', redisPort)).toBe(false);
+  });
+});
+
+describe('ensureServices, unasked (AUTO_START_SERVICES at its default)', () => {
+  it('names a local URL other than the default that does not answer, and starts nothing there', async () => {
+    const dataDir = await freshDir();
+    const [mysqlPort, redisPort] = [await freePort(), await freePort()];
+
+    const error = await ensureServices({
+      mysqlUrl: `mysql://root@localhost:${mysqlPort}/throughline`,
+      redisUrl: `redis://[::1]:${redisPort}`,
+      dataDir,
+      logger: recordingLogger(),
+      useDocker: false,
+    }).then(
+      () => expect.fail('expected ensureServices to reject'),
+      (err: unknown) => err,
+    );
+
+    expect(error).toBeInstanceOf(ServicesUnavailableError);
+    // One line per mistake, each naming its URL and both ways out.
+    expect((error as Error).message.split('\n')).toEqual([
+      `Nothing answers at MYSQL_URL=mysql://root@localhost:${mysqlPort}/throughline, and a private MySQL server is started only at the default ` +
+        `mysql://root@127.0.0.1:3306: fix MYSQL_URL, or set AUTO_START_SERVICES=true to have one started at localhost:${mysqlPort}`,
+      `Nothing answers at REDIS_URL=redis://[::1]:${redisPort}, and a private Redis server is started only at the default ` +
+        `redis://127.0.0.1:6379: fix REDIS_URL, or set AUTO_START_SERVICES=true to have one started at [::1]:${redisPort}`,
+    ]);
+    expect(await isReachable('127.0.0.1', mysqlPort)).toBe(false);
+    expect(await isReachable('::1', redisPort)).toBe(false);
+    expect(await readdir(dataDir)).toEqual([]);
+  });
+
+  it('takes localhost, 127.0.0.1 and ::1 alike for the default URLs, with any database', () => {
+    for (const url of ['mysql://root@127.0.0.1:3306/throughline', 'mysql://root@localhost/any_db', 'mariadb://root:@[::1]:3306/x', 'mysql://127.0.0.1/x']) {
+      expect([url, isDefaultUrl(mysqlSpec(url))]).toEqual([url, true]);
+    }
+    for (const url of ['mysql://root@127.0.0.1:3307/throughline', 'mysql://app@127.0.0.1:3306/x', 'mysql://root:pw@localhost/x', 'mysql://root@db.example.com/x']) {
+      expect([url, isDefaultUrl(mysqlSpec(url))]).toEqual([url, false]);
+    }
+    for (const url of ['redis://127.0.0.1:6379', 'redis://localhost', 'redis://[::1]:6379/2']) expect([url, isDefaultUrl(redisSpec(url))]).toEqual([url, true]);
+    for (const url of ['redis://127.0.0.1:6380', 'rediss://127.0.0.1:6379', 'redis://:pw@127.0.0.1:6379', 'redis://cache:6379']) {
+      expect([url, isDefaultUrl(redisSpec(url))]).toEqual([url, false]);
+    }
+  });
+
+  it('names credentials a started server would not have, without the password', async () => {
+    const port = await freePort();
+    const error = await ensureServices({
+      mysqlUrl: RUNNING_MYSQL,
+      redisUrl: `redis://app:hunter2@127.0.0.1:${port}`,
+      dataDir: await freshDir(),
+      logger: recordingLogger(),
+      useDocker: false,
+      startAtAnyLocalUrl: true,
+    }).then(
+      () => expect.fail('expected ensureServices to reject'),
+      (err: unknown) => err,
+    );
+    expect((error as Error).message).toBe(
+      `Nothing answers at REDIS_URL=redis://app:***@127.0.0.1:${port}, and a Redis server started here would know only the default user with no password: ` +
+        `start your Redis server at 127.0.0.1:${port}, or set REDIS_URL to redis://127.0.0.1:${port} to have one started for you`,
+    );
   });
 });
 

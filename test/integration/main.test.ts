@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REDIS_URL } from '../helpers/database';
+import { MYSQL_SERVER_URL, REDIS_URL } from '../helpers/database';
 import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { ServiceResources } from '../helpers/service-process';
 
@@ -84,6 +86,42 @@ describe('the service process', () => {
     ]);
   });
 
+  it('npm run db:migrate reads MYSQL_URL from the settings file as the service does, under the environment', { timeout: 60_000 }, async () => {
+    const fromFile = resources.database();
+    const fromEnvironment = resources.database();
+    const dir = mkdtempSync(join(tmpdir(), 'tl-env-'));
+    const envFile = join(dir, '.env');
+    writeFileSync(envFile, `# as a user writes it\nMYSQL_URL=${fromFile.url}\n`);
+    const npmMigrate = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolveRun) => {
+        const child = spawn('npm', ['run', '--silent', 'db:migrate'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+        child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+        child.once('close', (code) => resolveRun({ code, stdout, stderr }));
+      });
+    try {
+      expect(await npmMigrate({ ENV_FILE: envFile })).toMatchObject({ code: 0, stdout: `migrations applied to ${fromFile.name}\n` });
+      expect(await npmMigrate({ ENV_FILE: envFile, MYSQL_URL: fromEnvironment.url })).toMatchObject({
+        code: 0,
+        stdout: `migrations applied to ${fromEnvironment.name}\n`,
+      });
+      const missing = await npmMigrate({ ENV_FILE: join(dir, 'nope.env') });
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toBe(`Invalid configuration: ENV_FILE names a file that does not exist (got "${join(dir, 'nope.env')}")\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const connection = await mysql.createConnection(MYSQL_SERVER_URL);
+    const [schemas] = await connection.query('SELECT schema_name AS s FROM information_schema.schemata WHERE schema_name IN (?, ?) ORDER BY 1', [
+      fromFile.name,
+      fromEnvironment.name,
+    ]);
+    await connection.end();
+    expect((schemas as Array<{ s: string }>).map((r) => r.s).sort()).toEqual([fromFile.name, fromEnvironment.name].sort());
+  });
+
   it('refuses to start in production without a way to verify tokens', async () => {
     const service = start({ NODE_ENV: 'production', JWT_SECRET: '' });
     const { code } = await service.exited;
@@ -91,7 +129,7 @@ describe('the service process', () => {
     expect(service.stderr.join('')).toBe('Invalid configuration: JWT_SECRET or JWT_JWKS_URL must be set in production\n');
   });
 
-  it('in development without a secret, makes one up and prints an admin token that works', async () => {
+  it('in development without a secret, makes one up, prints an admin token that works and pre-fills it in both explorers', async () => {
     const { service, url } = await resources.serve({ JWT_SECRET: '' });
     const announcement = await service.waitForLog((log) => /Authorization: Bearer /.test(String(log.msg)));
     const token = /Authorization: Bearer (\S+)/.exec(announcement.msg)![1]!;
@@ -103,6 +141,17 @@ describe('the service process', () => {
       }).then((r) => r.json() as Promise<{ data?: unknown; errors: Array<{ extensions: { code: string } }> }>);
     expect(await call(`Bearer ${token}`)).toEqual({ data: { updateUser: { version: 2 } } });
     expect((await call()).errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+    // The same token is pre-filled in both explorers, and the log says where they are.
+    const page = (path: string) => fetch(new URL(path, url), { headers: { accept: 'text/html' } }).then((r) => r.text());
+    expect(await page('/graphiql')).toContain(`"Authorization":"Bearer ${token}"`);
+    expect(await page('/graphql')).toContain(token);
+    const origin = new URL(url).origin;
+    expect(await service.waitForLog((log) => log.monitor !== undefined)).toMatchObject({
+      sandbox: url,
+      graphiql: `${origin}/graphiql`,
+      monitor: `${origin}/monitor`,
+      msg: expect.stringContaining('npm run example:dev'),
+    });
     service.child.kill('SIGTERM');
     expect((await service.exited).code).toBe(0);
   });

@@ -14,6 +14,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('in development starts private servers only at the default URLs, unless AUTO_START_SERVICES=true asks for any', () => {
+    expect(loadConfig({})).toMatchObject({ autoStartServices: true, autoStartAnyLocalUrl: false });
+    expect(loadConfig({ AUTO_START_SERVICES: 'true' })).toMatchObject({ autoStartServices: true, autoStartAnyLocalUrl: true });
+    expect(loadConfig({ AUTO_START_SERVICES: 'false' })).toMatchObject({ autoStartServices: false, autoStartAnyLocalUrl: false });
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ autoStartServices: false, autoStartAnyLocalUrl: false });
+  });
+
   it('reads each variable it documents', () => {
     const config = loadConfig({
       NODE_ENV: 'production',
@@ -76,6 +83,16 @@ describe('loadConfig', () => {
       executor: { kind: 'jit', cacheSize: 500, compileAfter: 1 },
     });
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32), GRAPHQL_INTROSPECTION: 'true' }).graphql.introspection).toBe(true);
+  });
+
+  it('turns the explorers (Sandbox, /graphiql) on in development and test, and off in production unless asked', () => {
+    const production = { NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) };
+    expect(loadConfig({}).explorer).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'test' }).explorer).toBe(true);
+    expect(loadConfig(production).explorer).toBe(false);
+    expect(loadConfig({ ...production, GRAPHQL_EXPLORER: 'true' }).explorer).toBe(true);
+    expect(loadConfig({ GRAPHQL_EXPLORER: 'false' }).explorer).toBe(false);
+    expect(() => loadConfig({ GRAPHQL_EXPLORER: 'maybe' })).toThrow('GRAPHQL_EXPLORER must be true or false (got "maybe")');
   });
 
   it('reads the cache policy, and per-entity overrides', () => {
