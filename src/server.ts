@@ -27,6 +27,7 @@ import { createLimits } from './graphql/limits';
 import { requestLoggingPlugin } from './graphql/logging-plugin';
 import { noStorePlugins } from './graphql/no-store-plugin';
 import { monitorRoutes } from './http/monitor-route';
+import { indexRoute } from './http/index-route';
 import { explorerRoutes, GRAPHIQL_PATH, LANDING_SCRIPT_PATH, type ExplorerSettings } from './http/explorer-route';
 import { sandboxLandingPage } from './graphql/landing-page';
 import { metricsAccess } from './http/metrics-access';
@@ -182,6 +183,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
         authorizeMetrics: metricsAccess({ ...deps.http.metrics, verifyToken: deps.verifyToken }),
       }),
       ...monitorRoutes(),
+      ...indexRoute({ explorer: explorer.enabled }),
       ...(explorer.enabled ? explorerRoutes({ headers: explorer.headers }) : {}),
     },
     notFound: jsonNotFound(),

@@ -19,6 +19,15 @@ describe('in production', () => {
     expect(await res.text()).not.toMatch(/sandbox/i);
   });
 
+  it('answers GET / with the paths, to a browser too: there is no explorer to send it to', async () => {
+    const res = await fetch(new URL('/', s.url), { headers: { accept: 'text/html' }, redirect: 'manual' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      service: 'Throughline',
+      paths: { graphql: '/graphql', monitor: '/monitor', healthz: '/healthz', readyz: '/readyz', metrics: '/metrics' },
+    });
+  });
+
   it('sends errors without stack traces', async () => {
     const res = await s.gql(`mutation { updateUser(id: "999999", input: { name: "x" }) { id } }`);
     expect(res.errors?.[0]).toEqual({

@@ -202,6 +202,19 @@ describe('the HTTP endpoints', () => {
     expect(await ready.json()).toEqual({ mysql: 'ok', redis: 'ok' });
   });
 
+  it('answers GET / with where things are: a browser is sent to the explorer, anything else gets the paths', async () => {
+    const base = env.s.url.replace(/\/graphql$/, '');
+    const browser = await fetch(`${base}/`, { headers: { accept: 'text/html,application/xhtml+xml' }, redirect: 'manual' });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get('location')).toBe('/graphql');
+    const other = await fetch(`${base}/`);
+    expect(other.status).toBe(200);
+    expect(await other.json()).toEqual({
+      service: 'Throughline',
+      paths: { graphql: '/graphql', graphiql: '/graphiql', monitor: '/monitor', healthz: '/healthz', readyz: '/readyz', metrics: '/metrics' },
+    });
+  });
+
   it('answers introspection in development, for Sandbox to explore', async () => {
     const res = await env.s.gql('{ __type(name: "Mutation") { fields { name } } }');
     expect(res.data!.__type.fields.map((f: { name: string }) => f.name)).toEqual([
