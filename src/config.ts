@@ -319,6 +319,9 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every environment variable the service reads as a setting (besides ENV_FILE, env-file.ts). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as they do in most .env files.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
