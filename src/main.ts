@@ -101,16 +101,16 @@ async function main(): Promise<void> {
     },
     { host: config.host, port: config.port },
   );
-  logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
-  announcePages(server.url, config.explorer, logger);
-  if (developmentToken) announceDevelopmentToken(developmentToken, config.explorer, logger);
-
+  // Before the line that says it serves: whoever waits for that line may stop it at once.
   installShutdown(config, logger, server, async () => {
     await core.stop();
     redis.disconnect();
     await pool.end();
     await Promise.all(replicaPools.map((r) => r.pool.end()));
   });
+  logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
+  announcePages(server.url, config.explorer, logger);
+  if (developmentToken) announceDevelopmentToken(developmentToken, config.explorer, logger);
 }
 
 /**
