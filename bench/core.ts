@@ -6,6 +6,7 @@
  * The variants of each pair run interleaved, iteration by iteration, so a noisy
  * moment on the machine hits both alike; medians and ratios are what to read.
  */
+import { entities } from '../src/entities';
 import { inArray } from 'drizzle-orm';
 import { users } from '../src/db/schema';
 import { openBenchGraph, quiet } from './bench-graph';
@@ -22,7 +23,7 @@ type Variant = { name: string; run: (i: number) => Promise<unknown>; before?: (i
 async function main(): Promise<void> {
   const { db, redis, core, settings, close } = await openBenchGraph({ name: 'core', poolSize: 10 });
   // The same repository, except that its writer never touches Redis.
-  const noCacheWrites = new Repository('user', users, {
+  const noCacheWrites = new Repository(entities.users, {
     db,
     cache: core.cache,
     work: new UnitOfWork(db, { write: async () => [] } as unknown as CacheWriter),

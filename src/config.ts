@@ -3,6 +3,14 @@ import { z } from 'zod';
 import type { MySqlDeadlines } from './db/deadlines';
 import type { WebSocketLimits } from './graphql/websocket-bounds';
 import type { AbandonedWriteSettings } from './failures/abandoned-writes';
+import type { BreakerSettings } from './cache/circuit-breaker';
+import type { RedisNode } from './cache/client';
+import type { RepairSettings } from './failures/repair-worker';
+import { entities } from './entities';
+import type { CachePolicy, CacheSettings } from './writethrough/settings';
+
+// The core's settings types are the core's own; the configuration fills them in.
+export type { BreakerSettings, CachePolicy, CacheSettings, RedisNode, RepairSettings };
 
 /**
  * Every setting the service reads, with its default. Pure: it reads only the `env`
@@ -71,9 +79,6 @@ const schema = z
       .optional(),
     KEY_PREFIX: z.string().min(1).max(64).default('tl:'),
     CACHE_POLICY: policy.default('write-through'),
-    CACHE_POLICY_USER: policy.optional(),
-    CACHE_POLICY_PRODUCT: policy.optional(),
-    CACHE_POLICY_ORDER: policy.optional(),
     CACHE_TTL_SECONDS: intIn(1, 30 * 86_400).default(3600),
     CACHE_TTL_JITTER: z.coerce.number().min(0).max(1).default(0.1),
     NEGATIVE_CACHE_TTL_SECONDS: intIn(1, 3600).default(30),
@@ -205,12 +210,6 @@ export interface Config {
   explorer: boolean;
 }
 
-/** A Redis Cluster seed node (REDIS_CLUSTER_NODES): ioredis learns the rest of the cluster from it. */
-export interface RedisNode {
-  host: string;
-  port: number;
-}
-
 export interface HttpSettings {
   /**
    * Browser origins allowed to call the API ('*' for any). Undefined: in development,
@@ -268,49 +267,6 @@ export interface ExecutorSettings {
   compileAfter: number;
 }
 
-/** When Redis stops answering, stop asking it for a while (see cache/circuit-breaker.ts). */
-export interface BreakerSettings {
-  /** Open when at least this share of recent Redis calls failed or timed out… */
-  errorPercent: number;
-  /** …and at least this many were made in the window. */
-  minRequests: number;
-  /** After this long open, let one call through to probe Redis. */
-  resetMs: number;
-}
-
-export interface RepairSettings {
-  /** How often the worker looks for failures to repair. */
-  intervalMs: number;
-  /** Failures claimed per round. */
-  batchSize: number;
-  /** Backoff between attempts at one failure doubles up to this. */
-  maxBackoffMs: number;
-}
-
-/**
- * What a write does to the cache: `write-through` sets the committed row (the next
- * read is a hit); `invalidate` marks the key stale (the next read misses and
- * backfills: cache-aside, without its race); `off` leaves Redis alone (reads go to
- * MySQL). Mostly for comparing them: write-through is the point of this service.
- */
-export type CachePolicy = 'write-through' | 'invalidate' | 'off';
-
-export interface CacheSettings {
-  keyPrefix: string;
-  /** Default: write-through. */
-  policy?: CachePolicy;
-  /** Per entity ('user', 'product', 'order'), over `policy`. */
-  policyByEntity?: Partial<Record<string, CachePolicy>>;
-  ttlSeconds: number;
-  ttlJitter: number;
-  negativeTtlSeconds: number;
-  tombstoneTtlSeconds: number;
-  writeRetries: number;
-  writeRetryDelayMs: number;
-  /** Per entity type, how many ids' decoded cache values are remembered (decoded-values.ts); 0 or unset: none. */
-  decodedValues?: number;
-}
-
 /** Thrown by {@link loadConfig}: one line per bad variable, each naming it. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -319,22 +275,52 @@ export class ConfigError extends Error {
   }
 }
 
+/** CACHE_POLICY_<NAME> → the entity it sets the policy of, for every entity in the registry (entities.ts). */
+const ENTITY_POLICY_VARIABLES = new Map(Object.values(entities).map(({ name }) => [`CACHE_POLICY_${name.toUpperCase()}`, name]));
+
 /** Every environment variable the service reads as a setting (besides ENV_FILE, env-file.ts). */
-export const SETTING_NAMES: readonly string[] = Object.keys(schema.shape);
+export const SETTING_NAMES: readonly string[] = [...Object.keys(schema.shape), ...ENTITY_POLICY_VARIABLES.keys()];
+
+/**
+ * The per-entity policies: one variable per registered entity, read apart from the
+ * schema because the registry, not this file, says which entities there are. A
+ * CACHE_POLICY_<NAME> for no registered entity is a mistake (a typo, or an entity
+ * since removed) and is refused, naming the entities there are.
+ */
+function entityPolicies(env: Record<string, string>): { policies: Partial<Record<string, CachePolicy>>; problems: string[] } {
+  const policies: Partial<Record<string, CachePolicy>> = {};
+  const problems: string[] = [];
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.startsWith('CACHE_POLICY_')) continue;
+    const entity = ENTITY_POLICY_VARIABLES.get(variable);
+    if (!entity) {
+      const known = [...ENTITY_POLICY_VARIABLES.keys()].join(', ');
+      problems.push(`${variable} names no entity (the per-entity policies are ${known})`);
+      continue;
+    }
+    const parsed = policy.safeParse(value);
+    if (parsed.success) policies[entity] = parsed.data;
+    else problems.push(`${variable} ${parsed.error.issues[0]!.message} (got ${JSON.stringify(value)})`);
+  }
+  return { policies, problems };
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as they do in most .env files.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const perEntity = entityPolicies(present as Record<string, string>);
+  if (!parsed.success || perEntity.problems.length > 0) {
+    const issues = parsed.success ? [] : parsed.error.issues;
+    throw new ConfigError([
+      ...issues.map((issue) => {
         const name = String(issue.path[0] ?? 'configuration');
         const value = env[name];
         const got = value === undefined || value === '' ? '' : ` (got ${JSON.stringify(redact(name, value))})`;
         return `${name} ${issue.message}${got}`;
       }),
-    );
+      ...perEntity.problems,
+    ]);
   }
   const e = parsed.data;
   return {
@@ -355,7 +341,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cache: {
       keyPrefix: e.KEY_PREFIX,
       policy: e.CACHE_POLICY,
-      policyByEntity: definedOnly({ user: e.CACHE_POLICY_USER, product: e.CACHE_POLICY_PRODUCT, order: e.CACHE_POLICY_ORDER }),
+      policyByEntity: perEntity.policies,
       ttlSeconds: e.CACHE_TTL_SECONDS,
       ttlJitter: e.CACHE_TTL_JITTER,
       negativeTtlSeconds: e.NEGATIVE_CACHE_TTL_SECONDS,
@@ -413,10 +399,6 @@ function parseHostPort(text: string): RedisNode | undefined {
   const port = Number(match[2]);
   if (port < 1 || port > 65535) return undefined;
   return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
-}
-
-function definedOnly<V>(values: Record<string, V | undefined>): Record<string, V> {
-  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, V] => entry[1] !== undefined));
 }
 
 /** Connection strings may carry passwords; never echo one back, even from a malformed URL; nor a secret. */

@@ -1,5 +1,13 @@
 import type { CasOutcome } from './cas-script';
-import type { CasWrite } from './redis-cache';
+
+/** One compare-and-set: see cas-script.ts for what each part means. */
+export interface CasWrite {
+  key: string;
+  version: number;
+  value: string;
+  ttlMs: number;
+  notAfterMs: number;
+}
 
 /**
  * The cache as the write-through core uses it: batched reads and compare-and-set

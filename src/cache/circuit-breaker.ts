@@ -1,10 +1,18 @@
 import type { EventEmitter } from 'node:events';
 import { ReplyError } from 'ioredis';
 import CircuitBreaker from 'opossum';
-import type { BreakerSettings } from '../config';
-import type { Cache } from './cache';
+import type { Cache, CasWrite } from './cache';
 import type { CasOutcome } from './cas-script';
-import type { CasWrite } from './redis-cache';
+
+/** When Redis stops answering, stop asking it for a while. */
+export interface BreakerSettings {
+  /** Open when at least this share of recent Redis calls failed or timed out… */
+  errorPercent: number;
+  /** …and at least this many were made in the window. */
+  minRequests: number;
+  /** After this long open, let one call through to probe Redis. */
+  resetMs: number;
+}
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 

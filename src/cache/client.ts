@@ -1,5 +1,10 @@
 import Redis, { type Cluster } from 'ioredis';
-import type { RedisNode } from '../config';
+
+/** A Redis Cluster seed node (REDIS_CLUSTER_NODES): ioredis learns the rest of the cluster from it. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
 
 export interface RedisSettings {
   url: string;

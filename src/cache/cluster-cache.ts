@@ -1,5 +1,5 @@
 import type { ChainableCommander, Cluster } from 'ioredis';
-import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
+import { noMetrics, timed, type CoreMetrics } from '../writethrough/core-metrics';
 import type { Cache } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 import { ClusterNotReadyError } from './cluster-not-ready-error';

@@ -1,5 +1,5 @@
 import { Cluster, type RedisOptions } from 'ioredis';
-import type { RedisNode } from '../config';
+import type { RedisNode } from './client';
 import type { RedisSettings } from './client';
 
 export interface RedisClusterSettings extends RedisSettings {

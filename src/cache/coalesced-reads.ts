@@ -1,6 +1,5 @@
-import type { Cache } from './cache';
+import type { Cache, CasWrite } from './cache';
 import type { CasOutcome } from './cas-script';
-import type { CasWrite } from './redis-cache';
 
 interface Waiting {
   keys: readonly string[];

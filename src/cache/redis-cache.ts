@@ -1,16 +1,9 @@
 import type Redis from 'ioredis';
-import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
-import type { Cache } from './cache';
+import { noMetrics, timed, type CoreMetrics } from '../writethrough/core-metrics';
+import type { Cache, CasWrite } from './cache';
 import { casOutcome, defineCasSet, type CasOutcome } from './cas-script';
 
-/** One compare-and-set: see cas-script.ts for what each part means. */
-export interface CasWrite {
-  key: string;
-  version: number;
-  value: string;
-  ttlMs: number;
-  notAfterMs: number;
-}
+export type { CasWrite } from './cache';
 
 /** A batch of writes counts as a failed call only if no write in it was answered. */
 export const someAnswered = (outcomes: ReadonlyArray<CasOutcome | Error>): boolean => !outcomes.every((o) => o instanceof Error);

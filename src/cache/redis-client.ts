@@ -1,5 +1,5 @@
 import { Cluster, type Redis } from 'ioredis';
-import { noMetrics, type CoreMetrics } from '../metrics/core-metrics';
+import { noMetrics, type CoreMetrics } from '../writethrough/core-metrics';
 import type { Cache } from './cache';
 import { createRedis, type RedisSettings } from './client';
 import { ClusterCache } from './cluster-cache';

@@ -2,7 +2,7 @@ import { asc, inArray, sql } from 'drizzle-orm';
 import type { Cache } from '../cache/cache';
 import { decodeEnvelope } from '../cache/envelope';
 import type { Database } from '../db/client';
-import { writeIntents, type WriteIntentRow } from '../db/schema';
+import { writeIntents, type WriteIntentRow } from '../writethrough/tables';
 import type { FailedWrite, WriteOperation } from '../writethrough/failures';
 import type { Transaction } from '../writethrough/unit-of-work';
 import type { FailureEvent } from './failure-event';
@@ -55,7 +55,7 @@ export const ABANDONED_ERROR = 'the process that committed this write ended befo
 /**
  * Closes the crash window: a process killed between a COMMIT and its cache write
  * leaves the old value in the cache, with nothing to say so but the write's intent
- * (db/schema.ts `writeIntents`). Every instance sweeps the intents older than the
+ * (writethrough/tables.ts `writeIntents`). Every instance sweeps the intents older than the
  * grace: a key that has not reached the intent's version (absent is fine: the next
  * read fills it from MySQL) is reported as a failed write, which makes it suspect on
  * every instance at once and hands it to the repair worker, as if the dead process

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { isLockConflict } from '../db/errors';
-import { writeThroughEvents as events, writeThroughFailures as failures } from '../db/schema';
+import { writeThroughEvents as events, writeThroughFailures as failures } from '../writethrough/tables';
 import type { FailedWrite, FailureReporter } from '../writethrough/failures';
 import type { CoreLogger } from '../writethrough/logger';
 import type { Transaction } from '../writethrough/unit-of-work';

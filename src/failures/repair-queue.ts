@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { writeThroughEvents as events, writeThroughFailures as failures, type WriteThroughFailureRow } from '../db/schema';
+import { writeThroughEvents as events, writeThroughFailures as failures, type WriteThroughFailureRow } from '../writethrough/tables';
 import type { FailureEvent } from './failure-event';
 import { toEvent } from './failure-log';
 

@@ -1,13 +1,20 @@
-import type { Cache } from '../cache/cache';
-import type { CasWrite } from '../cache/redis-cache';
-import type { RepairSettings } from '../config';
-import type { WriteThroughFailureRow } from '../db/schema';
-import type { CoreMetrics } from '../metrics/core-metrics';
+import type { Cache, CasWrite } from '../cache/cache';
+import type { WriteThroughFailureRow } from '../writethrough/tables';
+import type { CoreMetrics } from '../writethrough/core-metrics';
 import type { CoreLogger } from '../writethrough/logger';
 import type { Repository, VersionedTable } from '../writethrough/repository';
 import type { FailureEvent } from './failure-event';
 import type { RepairQueue } from './repair-queue';
 import { Rounds } from './rounds';
+
+export interface RepairSettings {
+  /** How often the worker looks for failures to repair. */
+  intervalMs: number;
+  /** Failures claimed per round. */
+  batchSize: number;
+  /** Backoff between attempts at one failure doubles up to this. */
+  maxBackoffMs: number;
+}
 
 export interface RepairWorkerDeps {
   queue: RepairQueue;

@@ -1,7 +1,7 @@
 import type { Core } from '../core';
-import type { OrderRow, ProductRow, UserRow } from '../db/schema';
+import type { Entities } from '../entities';
 import type { StatusReport } from '../metrics/status';
-import { createLoader, type EntityLoader } from '../writethrough/loaders';
+import { loadersOf, type LoadersOf } from '../writethrough/loaders';
 import type { Access } from './auth';
 
 /** What every resolver gets: the core, this request's own loaders, who is asking, and the status report. */
@@ -12,11 +12,8 @@ export interface Context {
   status: () => Promise<StatusReport>;
 }
 
-export interface Loaders {
-  user: EntityLoader<UserRow>;
-  product: EntityLoader<ProductRow>;
-  order: EntityLoader<OrderRow>;
-}
+/** One loader per registered entity, by its cache name: `loaders.user`, `loaders.product`, … */
+export type Loaders = LoadersOf<Entities>;
 
 /** Loaders are made per request, so a batch never mixes requests and nothing is cached in-process for longer. */
 export function createContext(core: Core, access: Access, status: () => Promise<StatusReport>): Context {
@@ -24,10 +21,7 @@ export function createContext(core: Core, access: Access, status: () => Promise<
     core,
     access,
     status,
-    loaders: {
-      user: createLoader(core.users),
-      product: createLoader(core.products),
-      order: createLoader(core.orders),
-    },
+    loaders: loadersOf<Entities>(core.repositories),
   };
 }
+

@@ -1,4 +1,4 @@
-import type { CoreMetrics, LookupResult } from './core-metrics';
+import type { CoreMetrics, LookupResult } from '../writethrough/core-metrics';
 
 export interface StatsSample {
   /** Start of the bucket. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionObserver } from '../graphql/compiled-execution';
-import type { CoreMetrics } from './core-metrics';
+import type { CoreMetrics } from '../writethrough/core-metrics';
 
 /** Seconds: from a warm MGET (~0.1 ms) to a command timeout. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

@@ -1,7 +1,6 @@
 import { isCluster, type RedisClient } from '../cache/redis-client';
-import type { Cache } from '../cache/cache';
+import type { Cache, CasWrite } from '../cache/cache';
 import type { CasOutcome } from '../cache/cas-script';
-import type { CasWrite } from '../cache/redis-cache';
 import type { Database } from '../db/client';
 import type { Row, VersionedTable } from '../writethrough/repository';
 import { defineDeleteIfUnchanged } from './compare-and-delete';

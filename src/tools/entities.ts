@@ -1,7 +1,8 @@
 import type { Core } from '../core';
-import { orders, products, users } from '../db/schema';
+import { entities, type Entities } from '../entities';
+import type { EntityNameOf } from '../writethrough/entity';
 import type { EntityCache } from '../writethrough/entity-cache';
-import type { Row, VersionedTable } from '../writethrough/repository';
+import type { Repository, Row, VersionedTable } from '../writethrough/repository';
 
 /**
  * What the operator tools need to know about one cached entity: its table, to read
@@ -14,15 +15,13 @@ export interface CachedEntity<T extends VersionedTable = VersionedTable> {
   layout: EntityCache<Row<T>>;
 }
 
-export const ENTITY_NAMES = ['user', 'product', 'order'] as const;
-export type EntityName = (typeof ENTITY_NAMES)[number];
+/** Every registered entity's name, in the registry's order: what the tools take and do by default. */
+export type EntityName = EntityNameOf<Entities>;
+export const ENTITY_NAMES: readonly EntityName[] = Object.values(entities).map((definition) => definition.name);
 
 export function cachedEntities(core: Core): Record<EntityName, CachedEntity> {
-  return {
-    user: { name: 'user', table: users, layout: core.users.cacheLayout },
-    product: { name: 'product', table: products, layout: core.products.cacheLayout },
-    order: { name: 'order', table: orders, layout: core.orders.cacheLayout },
-  };
+  const repositories = Object.values(core.repositories) as Array<Repository<VersionedTable>>;
+  return Object.fromEntries(repositories.map((r) => [r.entity, { name: r.entity, table: r.table, layout: r.cacheLayout }])) as Record<EntityName, CachedEntity>;
 }
 
 export function isEntityName(name: string): name is EntityName {

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cache } from '../cache/cache';
+import type { Cache, CasWrite } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
-import type { CasWrite } from '../cache/redis-cache';
 import type { FailedWrite, FailureReporter, WriteOperation } from './failures';
-import { noMetrics, type CoreMetrics } from '../metrics/core-metrics';
+import { noMetrics, type CoreMetrics } from './core-metrics';
 import type { CoreLogger } from './logger';
 
 /** A committed write's cache update, with what a failure report needs to name it. */

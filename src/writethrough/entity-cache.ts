@@ -1,8 +1,8 @@
 import { cacheKey } from '../cache/keys';
 import { decodeEnvelope, encodeInvalidation, encodeRow, encodeTombstone, MISSING, MISSING_VERSION } from '../cache/envelope';
-import type { CasWrite } from '../cache/redis-cache';
+import type { CasWrite } from '../cache/cache';
 import { jitteredTtlMs } from '../cache/ttl';
-import type { CacheSettings } from '../config';
+import type { CacheSettings } from './settings';
 import type { RowCodec } from './codec';
 import { DecodedValues } from './decoded-values';
 

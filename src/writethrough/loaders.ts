@@ -1,5 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Repository, Row, VersionedTable } from './repository';
+import type { EntityRegistry } from './entity';
+import type { RepositoriesOf } from './write-through';
 
 /** The most ids one `Repository.load` is given: it bounds one MGET and one IN (…) list. */
 export const MAX_BATCH_IDS = 500;
@@ -163,4 +165,16 @@ export class EntityLoader<R> {
 
 export function createLoader<T extends VersionedTable>(repository: Repository<T>): EntityLoader<Row<T>> {
   return new EntityLoader((ids) => repository.load(ids));
+}
+
+/** A request's loaders for a registry: one per entity, by its cache name (`loaders.user`). */
+export type LoadersOf<R extends EntityRegistry> = {
+  readonly [K in keyof R as R[K]['name']]: EntityLoader<Row<R[K]['table']>>;
+};
+
+/** One loader per repository, made per request, so a batch never mixes requests. */
+export function loadersOf<R extends EntityRegistry>(repositories: RepositoriesOf<R>): LoadersOf<R> {
+  const loaders: Record<string, EntityLoader<unknown>> = {};
+  for (const repository of Object.values(repositories) as Array<Repository<VersionedTable>>) loaders[repository.entity] = createLoader(repository);
+  return loaders as unknown as LoadersOf<R>;
 }

@@ -1,15 +1,16 @@
 import { eq, getTableColumns, inArray } from 'drizzle-orm';
-import type { MySqlColumn, MySqlTable } from 'drizzle-orm/mysql-core';
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cache } from '../cache/cache';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
-import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
-import type { CachePolicy, CacheSettings } from '../config';
+import { noMetrics, timed, type CoreMetrics } from './core-metrics';
+import type { CachePolicy, CacheSettings } from './settings';
 import type { Database } from '../db/client';
 import type { ReadReplicas } from '../db/read-replicas';
 import { translateDatabaseError } from '../db/errors';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import type { PendingWrite } from './cache-writer';
 import { rowCodec } from './codec';
+import type { EntityDefinition, VersionedTable } from './entity';
 import { EntityCache } from './entity-cache';
 import type { WriteOperation } from './failures';
 import type { CoreLogger } from './logger';
@@ -17,8 +18,7 @@ import type { Transaction, UnitOfWork } from './unit-of-work';
 import type { RepositoryHooks } from './hooks';
 import { WriteStatements } from './statements';
 
-/** Any Drizzle MySQL table with a numeric `id` and `version`. */
-export type VersionedTable = MySqlTable & { id: MySqlColumn; version: MySqlColumn };
+export type { VersionedTable } from './entity';
 
 /** Fields a caller may never set: the key, the version, and what MySQL stamps. */
 type Managed = 'id' | 'version' | 'createdAt' | 'updatedAt';
@@ -58,13 +58,20 @@ export class Repository<T extends VersionedTable> {
   private readonly now: () => number;
   private readonly statements: WriteStatements<T>;
 
+  readonly entity: string;
+  readonly table: T;
+
   constructor(
-    readonly entity: string,
-    private readonly table: T,
+    definition: EntityDefinition<string, T>,
     private readonly deps: RepositoryDeps,
   ) {
-    this.cacheLayout = new EntityCache(entity, rowCodec<Row<T>>(table), deps.settings);
-    this.policy = deps.settings.policyByEntity?.[entity] ?? deps.settings.policy ?? 'write-through';
+    const { name: entity, table } = definition;
+    this.entity = entity;
+    this.table = table;
+    const ttlSeconds = definition.ttlSeconds ?? deps.settings.ttlSeconds;
+    this.cacheLayout = new EntityCache(entity, rowCodec<Row<T>>(table), { ...deps.settings, ttlSeconds });
+    // The operator's setting for this entity, then the entity's own default, then the operator's for all.
+    this.policy = deps.settings.policyByEntity?.[entity] ?? definition.policy ?? deps.settings.policy ?? 'write-through';
     const managed: readonly string[] = ['id', 'version', 'createdAt', 'updatedAt'];
     this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
     this.hooks = deps.hooks ?? {};

@@ -1,5 +1,5 @@
 import type { Database } from '../db/client';
-import { noMetrics, timed, type CoreMetrics } from '../metrics/core-metrics';
+import { noMetrics, timed, type CoreMetrics } from './core-metrics';
 import { translateDatabaseError } from '../db/errors';
 import type { CacheWriter, PendingWrite } from './cache-writer';
 import type { RepositoryHooks } from './hooks';

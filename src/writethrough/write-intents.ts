@@ -1,5 +1,5 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
-import { writeIntents } from '../db/schema';
+import { writeIntents } from './tables';
 import type { PendingWrite } from './cache-writer';
 import type { VersionedTable } from './repository';
 import type { Transaction } from './unit-of-work';
@@ -15,7 +15,7 @@ export function intentVersion(write: PendingWrite): number {
 
 /**
  * Records, inside a write's transaction, one intent per key it wrote (see
- * `writeIntents` in db/schema.ts for what they are for and who reads them).
+ * `writeIntents` in tables.ts for what they are for and who reads them).
  */
 export class WriteIntents {
   /** One INSERT for every key of the transaction. */

@@ -1,3 +1,4 @@
+import { entities } from '../../src/entities';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, createRedis } from '../../src/cache/client';
@@ -80,7 +81,7 @@ async function graph(breaker: Partial<BreakerSettings> = {}, cache: Partial<Cach
   const reporter = { report: async (failure: FailedWrite) => void reported.push(failure) };
   const writer = new CacheWriter(circuit, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, reporter, 'test-instance', silentLogger);
   const work = new UnitOfWork(db, writer);
-  const repository = new Repository('user', users, { db, cache: circuit, work, settings, logger: silentLogger });
+  const repository = new Repository(entities.users, { db, cache: circuit, work, settings, logger: silentLogger });
   return { redis, circuit, repository, writer, reported, logs };
 }
 

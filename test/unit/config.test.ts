@@ -104,6 +104,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ CACHE_POLICY: 'sometimes' })).toThrow('CACHE_POLICY must be write-through, invalidate or off');
   });
 
+  it('takes a CACHE_POLICY_<NAME> for every registered entity, and refuses one that names none', () => {
+    expect(loadConfig({ CACHE_POLICY_USER: 'invalidate', CACHE_POLICY_PRODUCT: 'off' }).cache.policyByEntity).toEqual({ user: 'invalidate', product: 'off' });
+    expect(() => loadConfig({ CACHE_POLICY_USERS: 'off' })).toThrow(
+      'Invalid configuration: CACHE_POLICY_USERS names no entity (the per-entity policies are CACHE_POLICY_USER, CACHE_POLICY_PRODUCT, CACHE_POLICY_ORDER)',
+    );
+    expect(() => loadConfig({ CACHE_POLICY_ORDER: 'never' })).toThrow('CACHE_POLICY_ORDER must be write-through, invalidate or off (got "never")');
+  });
+
   it('reads the GraphQL executor, compiled by default', () => {
     expect(loadConfig({ GRAPHQL_EXECUTOR: 'standard', GRAPHQL_JIT_CACHE_SIZE: '20', GRAPHQL_JIT_COMPILE_AFTER: '0' }).graphql.executor).toEqual({
       kind: 'standard',

@@ -1,0 +1,162 @@
+import type { Cache } from '../cache/cache';
+import { createCache, type RedisClient } from '../cache/redis-client';
+import { CircuitBreakingCache, type BreakerSettings } from '../cache/circuit-breaker';
+import { CoalescedReads } from '../cache/coalesced-reads';
+import { noMetrics, type CoreMetrics } from './core-metrics';
+import type { Database } from '../db/client';
+import type { ReadReplicas } from '../db/read-replicas';
+import { AbandonedWrites, type AbandonedWriteSettings } from '../failures/abandoned-writes';
+import { EventFeed } from '../failures/event-feed';
+import { FailureLog } from '../failures/failure-log';
+import { RepairQueue } from '../failures/repair-queue';
+import { RepairWorker, type RepairSettings } from '../failures/repair-worker';
+import { SuspectKeys } from '../failures/suspect-keys';
+import { CacheWriter } from './cache-writer';
+import { definitionsOf, type EntityRegistry } from './entity';
+import type { CoreLogger } from './logger';
+import { Repository, type RepositoryDeps, type RepositoryHooks, type VersionedTable } from './repository';
+import type { CacheSettings } from './settings';
+import { UnitOfWork } from './unit-of-work';
+import { WriteIntents } from './write-intents';
+
+export interface WriteThroughDeps {
+  db: Database;
+  /**
+   * Read replicas for the reads the cache cannot answer (Redis down or its circuit
+   * open). Everything else reads and writes `db`, the primary.
+   */
+  replicas?: ReadReplicas;
+  /** A single Redis server's client or a cluster's (see cache/redis-client.ts). */
+  redis: RedisClient;
+  settings: CacheSettings;
+  repair: RepairSettings;
+  /** Write intents and their sweep; none: a process killed between COMMIT and its cache write leaves the key stale, unnoticed. */
+  intents?: AbandonedWriteSettings | undefined;
+  failureFeedPollMs: number;
+  instanceId: string;
+  logger: CoreLogger;
+  /** A circuit breaker in front of Redis (none: every call waits for Redis, as tests of the raw path want). */
+  breaker?: BreakerSettings;
+  metrics?: CoreMetrics;
+  hooks?: RepositoryHooks;
+}
+
+/**
+ * The write-through core for the registry's tables, built on connections made by the
+ * caller. Nothing here starts a timer: the caller starts the feed and the repair
+ * worker (see `start`), so tests choose what runs.
+ */
+export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: WriteThroughDeps) {
+  const { db, redis, settings, instanceId, logger, hooks } = deps;
+  const metrics = deps.metrics ?? noMetrics;
+  const redisCache = createCache(redis, metrics);
+  const circuit = deps.breaker ? new CircuitBreakingCache(redisCache, deps.breaker, { logger, connection: redis }) : undefined;
+  const cache: Cache = circuit ?? redisCache;
+  const failureLog = new FailureLog(db, logger);
+  const suspects = new SuspectKeys();
+  const feed = new EventFeed(failureLog, { pollMs: deps.failureFeedPollMs }, logger, (event) => suspects.apply(event));
+  // This instance's own failures are suspect at once, before the mutation answers,
+  // and reach its subscribers without waiting for the next poll.
+  failureLog.onRecorded((event) => {
+    suspects.apply(event);
+    void feed.poke();
+  });
+  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger, metrics);
+  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined);
+  const repositoryDeps = {
+    db,
+    // Reads of concurrent requests share MGETs; writes go straight to `cache`.
+    cache: new CoalescedReads(cache),
+    work,
+    settings,
+    logger,
+    suspects,
+    metrics,
+    ...(deps.replicas ? { replicas: deps.replicas } : {}),
+    ...(hooks ? { hooks } : {}),
+  };
+  const repositories = repositoriesOf(registry, repositoryDeps);
+  const repairWorker = new RepairWorker({
+    queue: new RepairQueue(db, instanceId),
+    cache,
+    repositories: byName(repositories),
+    settings: deps.repair,
+    logger,
+    cacheAvailable: () => circuit?.state !== 'open',
+    onRepaired: (events) => {
+      events.forEach((event) => suspects.apply(event));
+      void feed.poke();
+    },
+    flushPending: () => failureLog.flushPending(),
+    metrics,
+  });
+  const entities = byName(repositories);
+  const abandonedWrites = deps.intents
+    ? new AbandonedWrites({
+        db,
+        cache,
+        keyOf: (entity, id) => {
+          const repository = entities[entity];
+          if (!repository) throw new Error(`no repository for entity "${entity}" in the write intents`);
+          return repository.cacheLayout.key(id);
+        },
+        reporter: failureLog,
+        suspects,
+        settings: deps.intents,
+        instanceId,
+        logger,
+      })
+    : undefined;
+
+  return {
+    cache,
+    circuit,
+    writer,
+    work,
+    failureLog,
+    suspects,
+    feed,
+    repairWorker,
+    abandonedWrites,
+    /** One per registered entity, under the registry's own names (`repositories.users`). */
+    repositories,
+    /** The same, by the entity's cache name (`byName.user`): what failures and intents record. */
+    byName: entities,
+    /**
+     * Starts following the failure feed (the cursor first, then the unrepaired keys,
+     * so nothing recorded in between is missed) and, unless told not to, polling it
+     * for other instances' events, running the repair worker and sweeping abandoned
+     * write intents (`sweepIntents`, by default whatever `repairs` is).
+     */
+    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean } = {}): Promise<void> {
+      await feed.start({ poll: options.pollFeed !== false });
+      for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
+      if (options.repairs !== false) repairWorker.start();
+      if ((options.sweepIntents ?? options.repairs) !== false) abandonedWrites?.start();
+    },
+    async stop(): Promise<void> {
+      feed.stop();
+      await abandonedWrites?.stop();
+      await repairWorker.stop();
+      // Before the caller disconnects Redis, so the disconnect is not logged as an outage.
+      circuit?.shutdown();
+    },
+  };
+}
+
+export type WriteThrough<R extends EntityRegistry> = ReturnType<typeof createWriteThrough<R>>;
+
+/** A registry's repositories, under the registry's names, each typed by its table. */
+export type RepositoriesOf<R extends EntityRegistry> = { readonly [K in keyof R]: Repository<R[K]['table']> };
+
+function repositoriesOf<R extends EntityRegistry>(registry: R, deps: RepositoryDeps): RepositoriesOf<R> {
+  definitionsOf(registry); // one name used twice is refused before anything is built
+  const entries = Object.entries(registry).map(([key, definition]) => [key, new Repository(definition, deps)] as const);
+  return Object.fromEntries(entries) as unknown as RepositoriesOf<R>;
+}
+
+/** The repair worker and the sweep look repositories up by the entity names the failure log records. */
+function byName(repositories: object): Record<string, Repository<VersionedTable>> {
+  const all = Object.values(repositories) as Array<Repository<VersionedTable>>;
+  return Object.fromEntries(all.map((r) => [r.entity, r]));
+}
