@@ -1,0 +1,207 @@
+import { inArray } from 'drizzle-orm';
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
+import { CacheUnavailableError } from '../cache/circuit-breaker';
+import type { Database } from '../db/client';
+import { translateDatabaseError } from '../db/errors';
+import type { PolicyRules } from './cache-policy';
+import { noMetrics, timed, type CoreMetrics } from './core-metrics';
+import type { VersionedTable } from './entity';
+import type { EntityCache } from './entity-cache';
+import type { RepositoryHooks } from './hooks';
+import type { RepositoryDeps } from './repository-deps';
+import { assertId, type Row } from './rows';
+
+/**
+ * The read path of one entity: a batch of ids through the cache (one MGET, the misses
+ * in one SELECT … IN, their backfill in one pipeline of compare-and-sets), or past it
+ * when the cache cannot answer or the policy does not use it.
+ */
+export class EntityReads<T extends VersionedTable> {
+  private readonly hooks: RepositoryHooks;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly entity: string,
+    private readonly table: T,
+    private readonly layout: EntityCache<Row<T>>,
+    private readonly rules: PolicyRules,
+    private readonly deps: RepositoryDeps,
+  ) {
+    this.hooks = deps.hooks ?? {};
+    this.now = deps.now ?? Date.now;
+  }
+
+  /**
+   * A loader's batch function (writethrough/loaders.ts): one value per id, in the order given, `null` where
+   * no row exists. One MGET; the misses in one SELECT … IN; their backfill in one
+   * pipeline. If Redis fails, the whole batch is read from MySQL (a replica, if there
+   * are any) and not backfilled.
+   */
+  async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    for (const id of ids) assertId(id);
+    this.metrics.loaderBatch(this.entity, ids.length);
+    if (!this.rules.readsCache) return this.loadUncached(ids);
+    // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
+    // (Almost always there are none, and a warm read allocates nothing to find out.)
+    const trusted = this.deps.suspects?.size ? ids.filter((id) => !this.isSuspect(id)) : ids;
+    const raws = await this.deps.cache.mget(trusted.map((id) => this.layout.key(id))).catch((err: unknown) => {
+      // An open circuit was logged once when it opened; each refused read is routine.
+      const level = err instanceof CacheUnavailableError ? 'debug' : 'warn';
+      this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
+      return undefined;
+    });
+    const bypassed = trusted === ids ? 0 : new Set(ids).size - new Set(trusted).size;
+    if (!raws) {
+      this.countLookups(bypassed, 0, 0, new Set(trusted).size);
+      return this.loadPastCache(ids);
+    }
+    if (trusted === ids) {
+      const rows = this.allAnswered(ids, raws);
+      if (rows) return rows;
+    }
+    const found = new Map<number, Row<T> | null>();
+    let hits = 0;
+    let negativeHits = 0;
+    for (let i = 0; i < raws.length; i++) {
+      const lookup = this.layout.readShared(trusted[i]!, raws[i] ?? null);
+      if (!lookup.hit || found.has(trusted[i]!)) continue;
+      found.set(trusted[i]!, lookup.row);
+      if (lookup.row) hits++;
+      else negativeHits++;
+    }
+    const misses = [...new Set(ids.filter((id) => !found.has(id)))];
+    this.countLookups(bypassed, hits, negativeHits, misses.length - bypassed);
+    if (misses.length > 0) {
+      const readAt = this.now();
+      // The cache answered, so what is read here is written back: from the primary,
+      // never a replica, whose rows may be older than what the cache was just missing.
+      const rows = await this.selectByIds(misses);
+      rows.forEach((row) => found.set(row.id, row));
+      const backfill = misses.filter((id) => !this.isSuspect(id));
+      if (backfill.length > 0) await this.backfill(backfill, found, readAt);
+    }
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /**
+   * The warm read: every value answered (a row, or a tombstone's null), so the rows in
+   * order, with no map of what was found or list of what was not; undefined at the
+   * first value that is not an answer, for `load`'s general path to take over.
+   */
+  private allAnswered(ids: readonly number[], raws: ReadonlyArray<string | null>): Array<Row<T> | null> | undefined {
+    const rows = new Array<Row<T> | null>(ids.length);
+    let hits = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const lookup = this.layout.readShared(ids[i]!, raws[i] ?? null);
+      if (!lookup.hit) return undefined;
+      rows[i] = lookup.row;
+      if (lookup.row) hits++;
+    }
+    this.countLookups(0, hits, ids.length - hits, 0);
+    return rows;
+  }
+
+  /**
+   * The cache could not be read (it failed, or its circuit is open): every row comes
+   * from MySQL, and nothing is written back. This path has no backfill, on purpose:
+   * - its rows may come from a replica, which may lag the primary. The compare-and-set
+   *   stops an older version from replacing a newer one, not from filling an empty
+   *   key, so a lagging replica's row would be served from the cache, under a fresh
+   *   TTL, as if it were current;
+   * - a cache that has just failed would most likely fail again, and the caller has
+   *   its rows already.
+   * Replicas take these reads because this is when the primary needs relief most:
+   * every read of every instance lands on MySQL at once. Suspect keys still read the
+   * primary: their last write never reached the cache, and a reader must see it
+   * (read-your-writes), which a lagging replica cannot promise.
+   */
+  private async loadPastCache(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    const unique = [...new Set(ids)];
+    const fromReplica = this.deps.replicas ? unique.filter((id) => !this.isSuspect(id)) : [];
+    const replicaIds = new Set(fromReplica);
+    const fromPrimary = unique.filter((id) => !replicaIds.has(id));
+    const [primaryRows, replicaRows] = await Promise.all([
+      fromPrimary.length > 0 ? this.selectByIds(fromPrimary) : [],
+      fromReplica.length > 0 ? this.selectFromReplica(fromReplica) : [],
+    ]);
+    const found = new Map([...primaryRows, ...replicaRows].map((row) => [row.id, row]));
+    return ids.map((id) => found.get(id) ?? null);
+  }
+
+  /**
+   * Reads rows from the next replica. A replica that fails rests, and this read goes
+   * to the primary: a read the primary could answer never fails for a replica's sake.
+   */
+  private async selectFromReplica(ids: readonly number[]): Promise<Array<Row<T>>> {
+    const replica = this.deps.replicas?.next();
+    if (!replica) return this.selectByIds(ids);
+    try {
+      return await this.select(replica.db, ids, 'replica_select');
+    } catch (err) {
+      this.deps.replicas!.failed(replica);
+      this.deps.logger.warn({ err, entity: this.entity, replica: replica.name }, 'replica read failed; reading from the primary');
+      return this.selectByIds(ids);
+    }
+  }
+
+  private isSuspect(id: number): boolean {
+    return this.deps.suspects?.has(this.entity, id) ?? false;
+  }
+
+  /** The `off` policy: straight to MySQL, the cache neither asked nor filled. */
+  private async loadUncached(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+    const rows = new Map((await this.selectByIds([...new Set(ids)])).map((row) => [row.id, row]));
+    return ids.map((id) => rows.get(id) ?? null);
+  }
+
+  private get metrics(): CoreMetrics {
+    return this.deps.metrics ?? noMetrics;
+  }
+
+  /** Suspect keys bypassed the cache; of the rest, each was a hit, a negative hit or a miss. */
+  private countLookups(bypassed: number, hits: number, negativeHits: number, misses: number): void {
+    this.metrics.cacheLookups(this.entity, 'bypassed', bypassed);
+    this.metrics.cacheLookups(this.entity, 'hit', hits);
+    this.metrics.cacheLookups(this.entity, 'negative_hit', negativeHits);
+    this.metrics.cacheLookups(this.entity, 'miss', misses);
+  }
+
+  private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<void> {
+    await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
+    const writes = ids.map((id) => {
+      const row = found.get(id);
+      return row ? this.layout.rowWrite(row, readAt) : this.layout.missingWrite(id, readAt);
+    });
+    const outcomes = await this.deps.cache.casSetMany(writes);
+    const errors = outcomes.filter((o): o is Error => o instanceof Error);
+    // A failed backfill loses nothing (MySQL answered the read); it only means the
+    // next read misses again.
+    if (errors.length > 0) {
+      this.deps.logger.warn({ entity: this.entity, failed: errors.length, err: errors[0] }, 'cache backfill failed');
+    }
+  }
+
+  /**
+   * Reads rows straight from the primary, past the cache (for repairs, audits, the
+   * misses of `load` and, without replicas, reads the cache could not answer).
+   */
+  async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
+    try {
+      return await this.select(this.deps.db, ids, 'select');
+    } catch (err) {
+      throw translateDatabaseError(err, this.entity);
+    }
+  }
+
+  private async select(db: Database, ids: readonly number[], operation: 'select' | 'replica_select'): Promise<Array<Row<T>>> {
+    const rows = await timed(
+      () =>
+        db
+          .select()
+          .from(this.table as MySqlTable)
+          .where(inArray(this.table.id, [...ids])),
+      (seconds, ok) => this.metrics.mysqlCall(operation, seconds, ok),
+    );
+    return rows as Array<Row<T>>;
+  }
+}
