@@ -2,11 +2,10 @@ import 'reflect-metadata';
 import { resolve } from 'node:path';
 import { createTokenVerifier } from './auth/token-verifier';
 import { issueToken, makeUpSecret } from './auth/tokens';
-import { createRedisClient, pingRedis } from './cache/redis-client';
+import { pingRedis } from './cache/redis-client';
 import { loadConfig, type Config } from './config';
 import { coreSettings, createCore } from './core';
-import { createDatabase, createPool } from './db/client';
-import { ReadReplicas, replicaName } from './db/read-replicas';
+import { openConnections } from './connections';
 import { migrateDatabase } from './db/migrate';
 import { ensureServices } from './dev/services';
 import { loadEnvFile } from './env-file';
@@ -47,16 +46,8 @@ async function main(): Promise<void> {
     throw explainMysqlError(err, config.mysql.url);
   });
 
-  const pool = createPool(config.mysql);
-  const db = createDatabase(pool, undefined, config.mysql.deadlines);
-  // Read replicas, only for the reads Redis cannot answer (see Repository.loadPastCache).
-  // Their pools are lazy: a replica that is down fails its reads, which the primary then answers.
-  const replicaPools = config.mysql.replicaUrls.map((url) => ({ name: replicaName(url), pool: createPool({ url, poolSize: config.mysql.poolSize }) }));
-  const replicas =
-    replicaPools.length > 0 ? new ReadReplicas(replicaPools.map((r) => ({ name: r.name, db: createDatabase(r.pool, undefined, config.mysql.deadlines) }))) : undefined;
-  if (replicas) logger.info({ replicas: replicaPools.map((r) => r.name) }, 'reads that Redis cannot answer go to the read replicas');
-  // A Redis Cluster's client when REDIS_CLUSTER_NODES is set (see cache/redis-client.ts).
-  const redis = createRedisClient(config.redis);
+  const { pool, db, replicas, redis, close } = openConnections(config);
+  if (replicas) logger.info({ replicas: replicas.names }, 'reads that Redis cannot answer go to the read replicas');
   // ioredis emits an error on every failed reconnect; the circuit breaker logs the
   // outage once, when it starts and when it ends.
   redis.on('error', () => {});
@@ -104,9 +95,7 @@ async function main(): Promise<void> {
   // Before the line that says it serves: whoever waits for that line may stop it at once.
   installShutdown(config, logger, server, async () => {
     await core.stop();
-    redis.disconnect();
-    await pool.end();
-    await Promise.all(replicaPools.map((r) => r.pool.end()));
+    await close();
   });
   logger.info({ url: server.url }, `Throughline is serving GraphQL at ${server.url}`);
   announcePages(server.url, config.explorer, logger);

@@ -30,6 +30,11 @@ export class ReadReplicas {
     return this.replicas.length;
   }
 
+  /** Their names (host:port/database), for the log. */
+  get names(): string[] {
+    return this.replicas.map((r) => r.name);
+  }
+
   /** The next replica that is not resting, or undefined if there is none. */
   next(): ReadReplica | undefined {
     const now = this.now();

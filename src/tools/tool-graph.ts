@@ -1,8 +1,9 @@
 import { connectRedis } from '../cache/client';
-import { createRedisClient, type RedisClient } from '../cache/redis-client';
+import type { RedisClient } from '../cache/redis-client';
+import { openConnections } from '../connections';
 import type { Config } from '../config';
 import { coreSettings, createCore, type Core } from '../core';
-import { createDatabase, createPool, type Database } from '../db/client';
+import type { Database } from '../db/client';
 import type { CoreLogger } from '../writethrough/logger';
 import { cachedEntities, type CachedEntity, type EntityName } from './entities';
 import { describeFailure, ToolError } from './tool-error';
@@ -29,19 +30,15 @@ const stderrLogger: CoreLogger = {
  * reported up front, by name, rather than as the first query's failure.
  */
 export async function openToolGraph(config: Config): Promise<ToolGraph> {
-  const pool = createPool(config.mysql);
-  // A cluster's client when REDIS_CLUSTER_NODES is set: the tools work on either.
-  const redis = createRedisClient(config.redis);
+  // A cluster's client when REDIS_CLUSTER_NODES is set: the tools work on either. No
+  // MySQL deadlines: a tool's chunk may take as long as it needs. Replicas are not used.
+  const { pool, db, redis, close } = openConnections(config, { deadlines: false });
   // ioredis reports every failed (re)connect as an 'error' event, and then fails
   // connect() with a bare "Connection is closed": the event says why.
   let lastRedisError: unknown;
-  redis.on('error', (err) => {
+  redis.on('error', (err: unknown) => {
     lastRedisError = err;
   });
-  const close = async () => {
-    redis.disconnect();
-    await pool.end();
-  };
   try {
     await ping('MySQL', 'MYSQL_URL', () => pool.query('SELECT 1'));
     const redisVariable = config.redis.clusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
@@ -54,7 +51,6 @@ export async function openToolGraph(config: Config): Promise<ToolGraph> {
     await close();
     throw err;
   }
-  const db = createDatabase(pool);
   // Not started: a tool needs neither the failure feed nor the repair worker. No
   // breaker either: a tool should see Redis's own errors, not a circuit's verdict.
   const core = createCore({ db, redis, logger: stderrLogger, ...coreSettings(config), breaker: undefined });
