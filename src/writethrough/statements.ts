@@ -3,7 +3,8 @@ import { MySqlDialect, type MySqlColumn, type MySqlTable } from 'drizzle-orm/mys
 import type { ResultSetHeader, RowDataPacket } from 'mysql2';
 import type { Database } from '../db/client';
 import type { Transaction } from './unit-of-work';
-import type { Row, VersionedTable } from './repository';
+import type { VersionedTable } from './entity';
+import type { Row } from './rows';
 import { WriteIntents } from './write-intents';
 
 /**

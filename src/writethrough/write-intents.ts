@@ -1,7 +1,7 @@
 import { eq, sql, type SQL } from 'drizzle-orm';
 import { writeIntents } from './tables';
 import type { PendingWrite } from './cache-writer';
-import type { VersionedTable } from './repository';
+import type { VersionedTable } from './entity';
 import type { Transaction } from './unit-of-work';
 
 /**
