@@ -1,8 +1,8 @@
 /**
- * `npm run cache:audit -- [user|product|order…] [--chunk N] [--fix] [--fill]`:
- * compares every cached key of each entity (all three by default) with MySQL and
- * reports the keys that would answer a reader wrongly (stale, orphaned) and the rows
- * the cache lacks (missing). `--fix` repairs the wrong keys through the
+ * `npm run cache:audit -- [<entity>…] [--chunk N] [--fix] [--fill]`: compares
+ * every cached key of each entity (every one in src/entities.ts by default) with
+ * MySQL and reports the keys that would answer a reader wrongly (stale, orphaned)
+ * and the rows the cache lacks (missing). `--fix` repairs the wrong keys through the
  * compare-and-set; `--fill` caches the missing rows.
  *
  * A progress bar per entity on stderr; one summary line per entity on stdout. Ctrl-C
@@ -11,6 +11,7 @@
  * stderr), 130 interrupted.
  */
 import { auditEntity } from '../src/tools/audit';
+import { ENTITY_NAMES } from '../src/tools/entities';
 import { INTERRUPTED_EXIT_CODE, stopOnSigint } from '../src/tools/interrupt';
 import { progressBar } from '../src/tools/progress-bar';
 import { auditSummaryLine, driftRemains } from '../src/tools/summary-lines';
@@ -18,7 +19,7 @@ import { parseToolArgs } from '../src/tools/tool-args';
 import { openToolGraph } from '../src/tools/tool-graph';
 import { loadToolConfig, runTool } from '../src/tools/tool-main';
 
-const USAGE = 'npm run cache:audit -- [user|product|order…] [--chunk N] [--fix] [--fill]';
+const USAGE = `npm run cache:audit -- [${ENTITY_NAMES.join('|')}…] [--chunk N] [--fix] [--fill]`;
 const DRIFT_EXIT_CODE = 1;
 const FAILURE_EXIT_CODE = 2;
 

@@ -1,5 +1,13 @@
 import { IsOptional, IsString } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
+import { entities } from '../../entities';
+
+/** The cache names of every registered entity (entities.ts): what `entity` may be. */
+export const FAILURE_ENTITIES: readonly string[] = Object.values(entities).map(({ name }) => name);
+/** "'user', 'product' or 'order'", for the schema's descriptions. */
+export const FAILURE_ENTITIES_TEXT = FAILURE_ENTITIES.map((name) => `'${name}'`)
+  .join(', ')
+  .replace(/, ([^,]*)$/, ' or $1');
 
 // type-graphql validates these args (forbidUnknownValues) each time the field
 // resolves, i.e. for every event delivered: a class with no class-validator
@@ -7,7 +15,7 @@ import { ArgsType, Field, ID } from 'type-graphql';
 // says what it accepts, like every other args and input class.
 @ArgsType()
 export class WriteThroughFailuresArgs {
-  @Field(() => String, { nullable: true, description: "Only failures of this entity: 'user', 'product' or 'order'." })
+  @Field(() => String, { nullable: true, description: `Only failures of this entity: ${FAILURE_ENTITIES_TEXT}.` })
   @IsOptional()
   @IsString()
   entity?: string | null;

@@ -3,10 +3,8 @@ import { requireScope } from '../../graphql/auth';
 import type { Context } from '../../graphql/context';
 import { badInput, parseEventId } from '../../graphql/ids';
 import type { FailureEvent } from '../../failures/failure-event';
-import { WriteThroughFailuresArgs } from './failure.args';
+import { FAILURE_ENTITIES, WriteThroughFailuresArgs } from './failure.args';
 import { WriteThroughFailure } from './failure.type';
-
-const ENTITIES = ['user', 'product', 'order'];
 
 @Resolver(() => WriteThroughFailure)
 export class WriteThroughFailureResolver {
@@ -18,8 +16,8 @@ export class WriteThroughFailureResolver {
     subscribe: ({ args, context }) => {
       requireScope((context as Context).access, 'admin');
       const { entity, after } = args as WriteThroughFailuresArgs;
-      if (entity != null && !ENTITIES.includes(entity)) {
-        throw badInput(`entity must be one of ${ENTITIES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
+      if (entity != null && !FAILURE_ENTITIES.includes(entity)) {
+        throw badInput(`entity must be one of ${FAILURE_ENTITIES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
       }
       return (context as Context).core.feed.subscribe({
         entity: entity ?? undefined,

@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { FAILURE_ENTITIES_TEXT } from './failure.args';
 
 @ObjectType({
   description:
@@ -12,7 +13,7 @@ export class WriteThroughFailure {
   @Field(() => ID, { description: 'The failure this event is about: a repair carries the id of the failure it repairs.' })
   failureId!: string;
 
-  @Field(() => String, { description: "'user', 'product' or 'order'." })
+  @Field(() => String, { description: `${FAILURE_ENTITIES_TEXT}.` })
   entity!: string;
 
   @Field(() => ID)
