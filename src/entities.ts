@@ -1,4 +1,4 @@
-import { orders, products, users } from './db/schema';
+import { orders, products, reviews, users } from './db/schema';
 import { defineEntity } from './writethrough/entity';
 
 /**
@@ -12,6 +12,7 @@ export const entities = {
   users: defineEntity('user', users),
   products: defineEntity('product', products),
   orders: defineEntity('order', orders),
+  reviews: defineEntity('review', reviews),
 };
 
 export type Entities = typeof entities;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, check, datetime, index, int, mysqlTable, text, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, check, datetime, index, int, mysqlTable, text, varchar, type AnyMySqlColumn } from 'drizzle-orm/mysql-core';
 
 /**
  * Every cached table has an `id` and a `version`. The version starts at 1 and is
@@ -23,6 +23,13 @@ const updatedAt = () =>
     .default(sql`CURRENT_TIMESTAMP(3)`)
     .$defaultFn(() => new Date())
     .$onUpdateFn(() => new Date());
+/**
+ * A row of another table that this one refers to. MySQL keeps it alive: deleting one
+ * that is referred to is refused (a CONFLICT to callers), so no order or review ever
+ * points at a user or product that is gone.
+ */
+const refersTo = (name: string, target: () => AnyMySqlColumn) =>
+  bigint(name, { mode: 'number', unsigned: true }).notNull().references(target, { onDelete: 'restrict' });
 
 /**
  * The largest value GraphQL's Int can answer (2^31 − 1). Counts and money are stored
@@ -64,14 +71,8 @@ export const orders = mysqlTable(
   'orders',
   {
     id: id(),
-    // Foreign keys: an order must never point at a user or product that is gone,
-    // so deleting one that has orders is refused by MySQL (a CONFLICT to callers).
-    userId: bigint('user_id', { mode: 'number', unsigned: true })
-      .notNull()
-      .references(() => users.id, { onDelete: 'restrict' }),
-    productId: bigint('product_id', { mode: 'number', unsigned: true })
-      .notNull()
-      .references(() => products.id, { onDelete: 'restrict' }),
+    userId: refersTo('user_id', () => users.id),
+    productId: refersTo('product_id', () => products.id),
     quantity: int('quantity', { unsigned: true }).notNull(),
     totalCents: int('total_cents', { unsigned: true }).notNull(),
     version: version(),
@@ -81,9 +82,26 @@ export const orders = mysqlTable(
   (t) => [index('orders_created_at_idx').on(t.createdAt), fitsInt('orders', t.quantity), fitsInt('orders', t.totalCents)],
 );
 
+export const reviews = mysqlTable(
+  'reviews',
+  {
+    id: id(),
+    userId: refersTo('user_id', () => users.id),
+    productId: refersTo('product_id', () => products.id),
+    rating: int('rating').notNull(),
+    // At most 2,000 characters, as the API checks (modules/review/review.input.ts).
+    body: text('body').notNull(),
+    version: version(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [check('reviews_rating_range', sql`${sql.identifier(t.rating.name)} BETWEEN 1 AND 5`)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type ProductRow = typeof products.$inferSelect;
 export type OrderRow = typeof orders.$inferSelect;
+export type ReviewRow = typeof reviews.$inferSelect;
 
 // The core's own tables (the failure log, its event feed, the write intents) are
 // defined by the core, in writethrough/tables.ts; exported here too, so that

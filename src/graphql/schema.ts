@@ -2,15 +2,16 @@ import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { authChecker } from './auth';
 // type-graphql prints fields in the order their decorators ran, i.e. the order these
-// modules load: users, products, orders, as in the contract.
+// modules load: users, products, orders, reviews, as in the contract.
 import { UserResolver } from '../modules/user/user.resolver';
 import { ProductResolver } from '../modules/product/product.resolver';
 import { OrderResolver } from '../modules/order/order.resolver';
+import { ReviewResolver } from '../modules/review/review.resolver';
 import { WriteThroughFailureResolver } from '../modules/failure/failure.resolver';
 import { StatusResolver } from '../modules/status/status.resolver';
 
 /** Every resolver the API serves; `npm run schema` prints the schema they build. */
-export const resolvers = [UserResolver, ProductResolver, OrderResolver, WriteThroughFailureResolver, StatusResolver] as const;
+export const resolvers = [UserResolver, ProductResolver, OrderResolver, ReviewResolver, WriteThroughFailureResolver, StatusResolver] as const;
 
 /**
  * type-graphql refuses to build subscriptions without a PubSub, even when each one

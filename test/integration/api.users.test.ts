@@ -225,6 +225,9 @@ describe('the HTTP endpoints', () => {
       'updateProduct',
       'deleteProduct',
       'placeOrder',
+      'createReview',
+      'updateReview',
+      'deleteReview',
     ]);
   });
 

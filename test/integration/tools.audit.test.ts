@@ -206,6 +206,7 @@ describe('npm run cache:audit', () => {
         `user: ${rows} keys, ${rows} ok, 0 stale, 0 orphaned, 0 missing — no drift`,
         'product: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
         'order: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
+        'review: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
         '',
       ].join('\n'),
     );
@@ -218,5 +219,34 @@ describe('npm run cache:audit', () => {
     });
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
     expect(stderr).toBe('cache:audit failed: Cannot reach MySQL (ECONNREFUSED at 127.0.0.1:1): start it, or set MYSQL_URL\n');
+  });
+
+  it('audits and repairs a fourth entity added through the registry alone (review), with no change to the tools', async () => {
+    const author = await t.core.users.create({ name: 'Reviewer', email: `reviewer-${Date.now()}@example.com` });
+    const product = await t.core.products.create({ sku: `AUDIT-REVIEWED-${Date.now()}`, name: 'Kettle', priceCents: 2500, stock: 5 });
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await t.core.reviews.create({ userId: author.id, productId: product.id, rating: i + 1, body: `review ${i}` }));
+    const [stale, orphan] = [made[0]!.id, made[1]!.id];
+    // MySQL changed behind the cache's back: one review edited, one deleted.
+    await t.pool.query("UPDATE reviews SET body = 'Changed behind the cache', version = version + 1 WHERE id = ?", [stale]);
+    await t.pool.query('DELETE FROM reviews WHERE id = ?', [orphan]);
+    const counts = 'review: 5 keys, 3 ok, 1 stale, 1 orphaned, 0 missing';
+
+    const found = await runTool('scripts/cache-audit.ts', ['review'], env());
+    expect(found).toMatchObject({ code: 1, stdout: `${counts} — drift in 2 keys (stale: ${stale}; orphaned: ${orphan})\n`, stderr: '' });
+
+    const fixed = await runTool('scripts/cache-audit.ts', ['review', '--fix'], env());
+    expect(fixed).toMatchObject({ code: 0, stdout: `${counts} — drift in 2 keys (stale: ${stale}; orphaned: ${orphan}), 2 repaired\n` });
+
+    // What the service reads now is what MySQL holds, from the cache.
+    const ids = made.map((r) => r.id);
+    const expected = await t.core.reviews.selectByIds(ids);
+    await t.serverStatements();
+    expect((await t.core.reviews.load(ids)).filter((r) => r !== null)).toEqual(expected);
+    expect(await t.serverStatements()).toBe(0);
+    expect((await t.core.reviews.load([orphan]))[0]).toBeNull();
+
+    const clean = await runTool('scripts/cache-audit.ts', ['review'], env());
+    expect(clean).toMatchObject({ code: 0, stdout: 'review: 5 keys, 5 ok, 0 stale, 0 orphaned, 0 missing — no drift\n' });
   });
 });

@@ -101,10 +101,11 @@ describe('npm run cache:warm', () => {
     const again = await runTool('scripts/cache-warm.ts', [], env());
     expect(again.code).toBe(0);
     const lines = again.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(3);
+    expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(summaryLine(USERS, 0, USERS));
     expect(lines[1]).toMatch(/^product: 0 rows, 0 set/);
     expect(lines[2]).toMatch(/^order: 0 rows, 0 set/);
+    expect(lines[3]).toMatch(/^review: 0 rows, 0 set/);
   });
 
   it('stops on Ctrl-C after the current chunk, prints what it did and exits 130', async () => {
@@ -169,7 +170,27 @@ describe('npm run cache:warm', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr).toBe(
-      'cache:warm failed: unknown entity users: choose from user, product, order (usage: npm run cache:warm -- [user|product|order…] [--chunk N])\n',
+      'cache:warm failed: unknown entity users: choose from user, product, order, review (usage: npm run cache:warm -- [user|product|order|review…] [--chunk N])\n',
     );
+  });
+
+  it('warms a fourth entity added through the registry alone (review), with no change to the tools', async () => {
+    const [product] = (await t.pool.query("INSERT INTO products (sku, name, price_cents, stock) VALUES ('WARM-REVIEWED', 'Kettle', 2500, 5)")) as unknown as [
+      { insertId: number },
+    ];
+    const values = Array.from({ length: 30 }, (_, i) => [ids[i], product.insertId, (i % 5) + 1, `review ${i}`]);
+    await t.pool.query('INSERT INTO reviews (user_id, product_id, rating, body) VALUES ?', [values]);
+    const [rows] = await t.pool.query('SELECT id FROM reviews ORDER BY id');
+    const reviewIds = (rows as Array<{ id: number }>).map((r) => r.id);
+
+    const run = await runTool('scripts/cache-warm.ts', ['review', '--chunk', '7'], env());
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout.trimEnd()).toMatch(/^review: 30 rows, 30 set, 0 already current, 0 failed in \d+\.\d s \([\d,]+\/s\)$/);
+
+    // Every review answered from the cache, as the service's own repository reads it.
+    await t.serverStatements();
+    const cached = await t.core.reviews.load(reviewIds);
+    expect(await t.serverStatements()).toBe(0);
+    expect(cached).toEqual(await t.core.reviews.selectByIds(reviewIds));
   });
 });

@@ -107,7 +107,7 @@ describe('loadConfig', () => {
   it('takes a CACHE_POLICY_<NAME> for every registered entity, and refuses one that names none', () => {
     expect(loadConfig({ CACHE_POLICY_USER: 'invalidate', CACHE_POLICY_PRODUCT: 'off' }).cache.policyByEntity).toEqual({ user: 'invalidate', product: 'off' });
     expect(() => loadConfig({ CACHE_POLICY_USERS: 'off' })).toThrow(
-      'Invalid configuration: CACHE_POLICY_USERS names no entity (the per-entity policies are CACHE_POLICY_USER, CACHE_POLICY_PRODUCT, CACHE_POLICY_ORDER)',
+      'Invalid configuration: CACHE_POLICY_USERS names no entity (the per-entity policies are CACHE_POLICY_USER, CACHE_POLICY_PRODUCT, CACHE_POLICY_ORDER, CACHE_POLICY_REVIEW)',
     );
     expect(() => loadConfig({ CACHE_POLICY_ORDER: 'never' })).toThrow('CACHE_POLICY_ORDER must be write-through, invalidate or off (got "never")');
   });
