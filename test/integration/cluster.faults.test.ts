@@ -1,23 +1,24 @@
 import calculateSlot from 'cluster-key-slot';
 import { count, eq, isNull } from 'drizzle-orm';
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenVerifier } from '../../src/auth/token-verifier';
 import { issueToken, makeUpSecret } from '../../src/auth/tokens';
 import { pingRedis } from '../../src/cache/redis-client';
 import { loadConfig } from '../../src/config';
-import { orders, products, users, writeThroughEvents, writeThroughFailures } from '../../src/db/schema';
+import { products, writeThroughEvents, writeThroughFailures } from '../../src/db/schema';
 import type { FailureEvent } from '../../src/failures/failure-event';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
 import { PersistedQueryStore } from '../../src/http/persisted-query-store';
 import { createLogger } from '../../src/logging/logger';
 import { startServer, type RunningServer } from '../../src/server';
 import { auditEntity } from '../../src/tools/audit';
-import { cachedEntities } from '../../src/tools/entities';
+import { cachedEntities, type EntityName } from '../../src/tools/entities';
 import { createClusterTestCore, silentLogger, type TestCore } from '../helpers/core';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
-import { BURST_CORE_OPTIONS, BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
+import { BURST_CORE_OPTIONS, BURST_OPS, burstTarget, expectMysqlHasEveryWrite, seedBurstRows, type BurstOp, type BurstRows } from '../helpers/write-burst';
 import { clusterUnavailableReason, startPrivateCluster, type PrivateCluster } from '../helpers/redis-cluster';
 import { runTool } from '../helpers/tool-process';
 
@@ -52,8 +53,7 @@ const AFTER_KILL_FROM = WRITES / 2;
 const USERS = 30;
 const PRODUCTS = 9;
 const STOCK = 100_000;
-
-type Entity = 'user' | 'product' | 'order';
+type Entity = EntityName;
 interface Done {
   i: number;
   op: BurstOp;
@@ -125,11 +125,11 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
     return (await response.json()) as { data?: any; errors?: unknown };
   }
 
-  async function write(i: number, userIds: number[], productIds: number[]): Promise<Done> {
+  async function write(i: number, rows: BurstRows): Promise<Done> {
     const op = BURST_OPS[i % BURST_OPS.length]!;
-    const user = userIds[(i * 7) % userIds.length]!;
-    const product = productIds[(i * 3) % productIds.length]!;
-    const target = op === 'updateProduct' || op === 'placeOrder' ? product : user;
+    const user = burstTarget('updateUser', i, rows);
+    const product = burstTarget('updateProduct', i, rows);
+    const target = burstTarget(op, i, rows);
     let res: { data?: any; errors?: unknown };
     let committed: Done['committed'] = [];
     switch (op) {
@@ -140,6 +140,10 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
       case 'updateProduct':
         res = await gql(`mutation($id: ID!) { updateProduct(id: $id, input: { priceCents: ${100 + i} }) { id version } }`, { id: product });
         if (res.data?.updateProduct) committed = [['product', Number(res.data.updateProduct.id), res.data.updateProduct.version]];
+        break;
+      case 'updateReview':
+        res = await gql(`mutation($id: ID!) { updateReview(id: $id, input: { body: "cluster burst ${i}" }) { id version } }`, { id: target });
+        if (res.data?.updateReview) committed = [['review', Number(res.data.updateReview.id), res.data.updateReview.version]];
         break;
       case 'placeOrder':
         // The product's new version is not in the answer (a nested read may come from the
@@ -158,8 +162,8 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
   /** Every row's version in MySQL now, by entity and id. */
   async function versions(): Promise<Map<string, number>> {
     const seen = new Map<string, number>();
-    for (const [entity, table] of [['user', users], ['product', products], ['order', orders]] as const) {
-      for (const row of await t.db.select({ id: table.id, version: table.version }).from(table)) seen.set(`${entity}:${row.id}`, row.version);
+    for (const { name, table } of Object.values(entities)) {
+      for (const row of await t.db.select({ id: table.id, version: table.version }).from(table as MySqlTable)) seen.set(`${name}:${row.id}`, Number(row.version));
     }
     return seen;
   }
@@ -169,8 +173,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
   let slotMap: () => Promise<Array<readonly [number, number, number]>>;
   let slots: Array<readonly [number, number, number]>;
   let portOf: (entity: Entity, id: number) => Promise<number>;
-  let userIds: number[];
-  let productIds: number[];
+  let rows: BurstRows;
   let victim: number;
   let done: Done[];
   /** Every row's version in MySQL just after the victim died. */
@@ -191,21 +194,17 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
       return slots.find(([from, to]) => slot >= from && slot <= to)![2];
     };
 
-    userIds = [];
-    productIds = [];
-    for (let i = 0; i < USERS; i++) userIds.push((await t.core.users.create({ name: `u${i}`, email: `cseed${i}-${Date.now()}@example.com` })).id);
-    for (let i = 0; i < PRODUCTS; i++) {
-      productIds.push((await t.core.products.create({ sku: `CBURST-${i}-${Date.now()}`, name: `p${i}`, priceCents: 100, stock: STOCK })).id);
-    }
-    await t.core.users.load(userIds);
-    await t.core.products.load(productIds);
+    rows = await seedBurstRows(t.core, { users: USERS, products: PRODUCTS, stock: STOCK }, 'cburst');
+    await t.core.users.load(rows.userIds);
+    await t.core.products.load(rows.productIds);
+    await t.core.reviews.load(rows.reviewIds);
     expect(await t.db.select({ n: count() }).from(writeThroughFailures)).toEqual([{ n: 0 }]);
 
     // The victim: the master that holds the first product's key. Some users' keys live
     // there too, and on each of the other two masters.
-    victim = await portOf('product', productIds[0]!);
+    victim = await portOf('product', rows.productIds[0]!);
     const owners = new Map<number, number>();
-    for (const id of userIds) {
+    for (const id of rows.userIds) {
       const port = await portOf('user', id);
       owners.set(port, (owners.get(port) ?? 0) + 1);
     }
@@ -221,7 +220,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
       while (next < WRITES) {
         const i = next++;
         if (i >= AFTER_KILL_FROM) await pollUntil('the victim killed', () => killed, 20_000);
-        done.push(await write(i, userIds, productIds));
+        done.push(await write(i, rows));
         if (done.length === KILL_AT) killed = cluster.killNode(victim).then(versions);
       }
     };
@@ -235,7 +234,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
     expect(done.filter((d) => !d.ok)).toEqual([]);
 
     // 2. MySQL has every one of them.
-    await expectMysqlHasEveryWrite(t.db, done, { userIds, productIds, users: USERS, stock: STOCK });
+    await expectMysqlHasEveryWrite(t.db, done, { ...rows, users: USERS, stock: STOCK });
 
   });
 
@@ -317,7 +316,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
 
     // 5. Every key that failed is cached again at MySQL's version.
     const finalVersions = await versions();
-    for (const entity of ['user', 'product', 'order'] as const) {
+    for (const entity of Object.keys(entities) as Entity[]) {
       const ids = [...new Set(logged.filter((f) => f.entity === entity).map((f) => f.entityId))];
       if (ids.length === 0) continue;
       const raws = await t.core.cache.mget(ids.map((id) => entities[entity].layout.key(id)));
@@ -352,15 +351,18 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
       expect.stringMatching(/^user: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
       expect.stringMatching(/^product: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
       expect.stringMatching(/^order: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
+      expect.stringMatching(/^review: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
     ]);
 
     // 7. No read returns a value older than MySQL's.
-    const read = await gql(`query($u: [ID!]!, $p: [ID!]!) { users(ids: $u) { id version } products(ids: $p) { id version stock } }`, {
-      u: userIds.map(String),
-      p: productIds.map(String),
+    const read = await gql(`query($u: [ID!]!, $p: [ID!]!, $r: [ID!]!) { users(ids: $u) { id version } products(ids: $p) { id version stock } reviews(ids: $r) { id version } }`, {
+      u: rows.userIds.map(String),
+      p: rows.productIds.map(String),
+      r: rows.reviewIds.map(String),
     });
     expect(read.errors).toBeUndefined();
     for (const user of read.data.users) expect(user.version).toBe(finalVersions.get(`user:${user.id}`));
+    for (const review of read.data.reviews) expect(review.version).toBe(finalVersions.get(`review:${review.id}`));
     for (const product of read.data.products) {
       const [row] = await t.db.select().from(products).where(eq(products.id, Number(product.id)));
       expect([product.version, product.stock]).toEqual([row!.version, row!.stock]);

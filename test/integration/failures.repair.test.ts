@@ -1,11 +1,13 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRow } from '../../src/cache/envelope';
 import { createDatabase, createPool } from '../../src/db/client';
-import { users, writeThroughEvents, writeThroughFailures } from '../../src/db/schema';
+import { writeThroughEvents, writeThroughFailures } from '../../src/db/schema';
+import { entities } from '../../src/entities';
 import { FailureLog } from '../../src/failures/failure-log';
-import type { RepositoryHooks } from '../../src/writethrough/repository';
+import type { RepositoryHooks, Row, VersionedTable } from '../../src/writethrough/repository';
 import { createTestCore, silentLogger, type TestCore } from '../helpers/core';
+import { ENTITY_KEYS, entitySample, type EntityKey, type EntitySample } from '../helpers/entity-samples';
 import { pollUntil } from '../helpers/poll';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTcpProxy } from '../helpers/tcp-proxy';
@@ -28,15 +30,6 @@ afterEach(async () => {
   for (const e of await t.core.failureLog.unrepaired()) t.core.suspects.apply({ ...e, kind: 'repaired' });
 });
 
-let seq = 0;
-const newUser = () => ({ name: 'Mended', email: `mend${++seq}-${Date.now()}@example.com` });
-const key = (id: number) => t.core.users.cacheLayout.key(id);
-const cachedVersion = async (id: number) => {
-  const raw = await t.redis.get(key(id));
-  return raw === null ? null : (JSON.parse(raw) as { v: number }).v;
-};
-const failureRows = (entityId: number) => t.db.select().from(writeThroughFailures).where(eq(writeThroughFailures.entityId, entityId));
-
 async function redisUp(): Promise<void> {
   if ((await t.redis.ping().catch(() => null)) === 'PONG') return;
   await redisServer.restart();
@@ -51,135 +44,165 @@ async function withRedisDown<T>(write: () => Promise<T>): Promise<T> {
   return result;
 }
 
-/** What a Redis that survived the outage would still hold: the row at its old version. */
-async function plantStale(row: typeof users.$inferSelect): Promise<void> {
-  await t.redis.set(key(row.id), encodeRow(row.version, JSON.stringify(row)), 'PX', 60_000);
+// Every entity of the registry (src/entities.ts) fails and is repaired the same way:
+// the failure log, the suspects and the repair worker know entities only by name.
+for (const entityKey of ENTITY_KEYS) describe(entities[entityKey].name, () => describeRepairs(entityKey));
+
+function describeRepairs(entityKey: EntityKey): void {
+  let e: EntitySample;
+  beforeAll(async () => {
+    e = await entitySample(t.core, entityKey); // an order's or a review's user and product are made here
+  });
+
+  const key = (id: number) => e.repository.cacheLayout.key(id);
+  const cachedVersion = async (id: number) => {
+    const raw = await t.redis.get(key(id));
+    return raw === null ? null : (JSON.parse(raw) as { v: number }).v;
+  };
+  // Ids repeat across entities' tables: a failure is this entity's and this id's.
+  const failureRows = (entityId: number) =>
+    t.db
+      .select()
+      .from(writeThroughFailures)
+      .where(and(eq(writeThroughFailures.entity, e.name), eq(writeThroughFailures.entityId, entityId)));
+
+  /** What a Redis that survived the outage would still hold: the row at its old version. */
+  async function plantStale(row: Row<VersionedTable>): Promise<void> {
+    await t.redis.set(key(row.id), encodeRow(row.version, JSON.stringify(row)), 'PX', 60_000);
+  }
+
+  describe('a failed cache write', () => {
+    it('is recorded in MySQL, with a feed event, before the mutation answers', async () => {
+      const row = await e.create();
+      await withRedisDown(() => e.update(row.id, 2));
+      expect(await failureRows(row.id)).toEqual([
+        expect.objectContaining({ entity: e.name, operation: 'update', version: 2, instance: 'test-instance', repairedAt: null, repairAttempts: 0 }),
+      ]);
+      const [failure] = await failureRows(row.id);
+      const events = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.failureId, failure!.id));
+      expect(events).toEqual([expect.objectContaining({ kind: 'failed', instance: 'test-instance' })]);
+    });
+
+    it('makes reads of that key go to MySQL, not to the stale cache, and not backfill it', async () => {
+      const row = await e.create();
+      const updated = await withRedisDown(() => e.update(row.id, 2));
+      await plantStale(row);
+      expect(t.core.suspects.has(e.name, row.id)).toBe(true);
+      const before = t.statements.count;
+      expect(await e.repository.load([row.id])).toEqual([updated]);
+      expect(t.statements.count).toBe(before + 1);
+      expect(await cachedVersion(row.id)).toBe(1); // left for the repair worker
+    });
+
+    it('stays suspect for an instance that starts after it, until repaired', async () => {
+      const row = await e.create();
+      await withRedisDown(() => e.update(row.id, 2));
+      const restarted = await createTestCore({ database: t.database, redisUrl: redisServer.url, keyPrefix: t.settings.keyPrefix });
+      try {
+        expect(restarted.core.suspects.has(e.name, row.id)).toBe(true);
+        await plantStale(row);
+        expect((await restarted.core.repositories[entityKey].load([row.id]))[0]!.version).toBe(2);
+      } finally {
+        await restarted.close();
+      }
+    });
+  });
+
+  describe('the repair worker', () => {
+    it('sets the committed row, marks the failure repaired and announces it', async () => {
+      const row = await e.create();
+      const updated = await withRedisDown(() => e.update(row.id, 2));
+      await plantStale(row);
+      expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 1, repaired: 1, postponed: 0 });
+      expect(await cachedVersion(row.id)).toBe(2);
+      expect(await failureRows(row.id)).toEqual([expect.objectContaining({ repairedAt: expect.any(Date), repairedBy: 'test-instance' })]);
+      const [failure] = await failureRows(row.id);
+      const events = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.failureId, failure!.id));
+      expect(events.map((e) => e.kind)).toEqual(['failed', 'repaired']);
+      expect(t.core.suspects.has(e.name, row.id)).toBe(false);
+      const before = t.statements.count;
+      expect(await e.repository.load([row.id])).toEqual([updated]);
+      expect(t.statements.count).toBe(before); // a cache hit again
+    });
+
+    it('counts a write that landed after all as repaired, changing nothing', async () => {
+      const row = await e.create();
+      const updated = await withRedisDown(() => e.update(row.id, 2));
+      await t.core.cache.casSetMany([e.repository.cacheLayout.rowWrite(updated, Date.now())]); // the "timed-out" write landed
+      const before = await t.redis.get(key(row.id));
+      expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
+      expect(await t.redis.get(key(row.id))).toBe(before);
+    });
+
+    it('never overwrites a newer version than the one it read', async () => {
+      const row = await e.create();
+      await withRedisDown(() => e.update(row.id, 2));
+      await t.redis.set(key(row.id), encodeRow(9, JSON.stringify({ ...row, version: 9 })), 'PX', 60_000);
+      expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
+      expect(await cachedVersion(row.id)).toBe(9);
+    });
+
+    it('tombstones a row that was deleted, so a stale copy cannot answer', async () => {
+      const row = await e.create();
+      await withRedisDown(() => e.repository.delete(row.id));
+      await plantStale(row);
+      expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
+      const before = t.statements.count;
+      expect(await e.repository.load([row.id])).toEqual([null]);
+      expect(t.statements.count).toBe(before);
+    });
+
+    it('repairs several failures of one key with one write', async () => {
+      const row = await e.create();
+      await withRedisDown(async () => {
+        await e.update(row.id, 2);
+        await e.update(row.id, 3);
+      });
+      expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 2, repaired: 2, postponed: 0 });
+      expect(await cachedVersion(row.id)).toBe(3);
+    });
+
+    it('backs off a repair that keeps failing, and keeps the failure open and visible', async () => {
+      const row = await e.create();
+      await withRedisDown(() => e.update(row.id, 2));
+      await redisServer.kill();
+      expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 1, repaired: 0, postponed: 1 });
+      const [failure] = await failureRows(row.id);
+      expect(failure).toMatchObject({ repairAttempts: 1, repairedAt: null, lastRepairError: expect.stringMatching(/\S/) });
+      expect(failure!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
+      expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 0, repaired: 0, postponed: 0 }); // not due yet
+      expect((await t.core.failureLog.unrepaired()).map((e) => e.entityId)).toContain(row.id);
+    });
+
+    it('is never run twice for one failure, even by two instances at once', async () => {
+      const rows: Array<Row<VersionedTable>> = [];
+      for (let i = 0; i < 10; i++) rows.push(await e.create());
+      await withRedisDown(async () => {
+        for (const row of rows) await e.update(row.id, 2);
+      });
+      const other = await createTestCore({ database: t.database, redisUrl: redisServer.url, keyPrefix: t.settings.keyPrefix, instanceId: 'other' });
+      try {
+        const [a, b] = await Promise.all([t.core.repairWorker.runOnce(), other.core.repairWorker.runOnce()]);
+        expect(a.claimed + b.claimed).toBe(10);
+        expect(a.repaired + b.repaired).toBe(10);
+        const repairs = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.kind, 'repaired'));
+        const ids = (await Promise.all(rows.map((r) => failureRows(r.id)))).flat().map((f) => f.id);
+        expect(repairs.filter((e) => ids.includes(e.failureId))).toHaveLength(10);
+      } finally {
+        await other.close();
+      }
+    });
+  });
 }
 
-describe('a failed cache write', () => {
-  it('is recorded in MySQL, with a feed event, before the mutation answers', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    expect(await failureRows(row.id)).toEqual([
-      expect.objectContaining({ entity: 'user', operation: 'update', version: 2, instance: 'test-instance', repairedAt: null, repairAttempts: 0 }),
-    ]);
-    const [failure] = await failureRows(row.id);
-    const events = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.failureId, failure!.id));
-    expect(events).toEqual([expect.objectContaining({ kind: 'failed', instance: 'test-instance' })]);
-  });
-
-  it('makes reads of that key go to MySQL, not to the stale cache, and not backfill it', async () => {
-    const row = await t.core.users.create(newUser());
-    const updated = await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    await plantStale(row);
-    expect(t.core.suspects.has('user', row.id)).toBe(true);
-    const before = t.statements.count;
-    expect(await t.core.users.load([row.id])).toEqual([updated]);
-    expect(t.statements.count).toBe(before + 1);
-    expect(await cachedVersion(row.id)).toBe(1); // left for the repair worker
-  });
-
-  it('stays suspect for an instance that starts after it, until repaired', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    const restarted = await createTestCore({ database: t.database, redisUrl: redisServer.url, keyPrefix: t.settings.keyPrefix });
-    try {
-      expect(restarted.core.suspects.has('user', row.id)).toBe(true);
-      await plantStale(row);
-      expect((await restarted.core.users.load([row.id]))[0]!.version).toBe(2);
-    } finally {
-      await restarted.close();
-    }
-  });
-});
-
-describe('the repair worker', () => {
-  it('sets the committed row, marks the failure repaired and announces it', async () => {
-    const row = await t.core.users.create(newUser());
-    const updated = await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    await plantStale(row);
-    expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 1, repaired: 1, postponed: 0 });
-    expect(await cachedVersion(row.id)).toBe(2);
-    expect(await failureRows(row.id)).toEqual([expect.objectContaining({ repairedAt: expect.any(Date), repairedBy: 'test-instance' })]);
-    const [failure] = await failureRows(row.id);
-    const events = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.failureId, failure!.id));
-    expect(events.map((e) => e.kind)).toEqual(['failed', 'repaired']);
-    expect(t.core.suspects.has('user', row.id)).toBe(false);
-    const before = t.statements.count;
-    expect(await t.core.users.load([row.id])).toEqual([updated]);
-    expect(t.statements.count).toBe(before); // a cache hit again
-  });
-
-  it('counts a write that landed after all as repaired, changing nothing', async () => {
-    const row = await t.core.users.create(newUser());
-    const updated = await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    await t.core.cache.casSetMany([t.core.users.cacheLayout.rowWrite(updated, Date.now())]); // the "timed-out" write landed
-    const before = await t.redis.get(key(row.id));
-    expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
-    expect(await t.redis.get(key(row.id))).toBe(before);
-  });
-
-  it('never overwrites a newer version than the one it read', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    await t.redis.set(key(row.id), encodeRow(9, JSON.stringify({ ...row, version: 9 })), 'PX', 60_000);
-    expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
-    expect(await cachedVersion(row.id)).toBe(9);
-  });
-
-  it('tombstones a row that was deleted, so a stale copy cannot answer', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(() => t.core.users.delete(row.id));
-    await plantStale(row);
-    expect(await t.core.repairWorker.runOnce()).toMatchObject({ repaired: 1 });
-    const before = t.statements.count;
-    expect(await t.core.users.load([row.id])).toEqual([null]);
-    expect(t.statements.count).toBe(before);
-  });
-
-  it('repairs several failures of one key with one write', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(async () => {
-      await t.core.users.update(row.id, { name: 'v2' });
-      await t.core.users.update(row.id, { name: 'v3' });
-    });
-    expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 2, repaired: 2, postponed: 0 });
-    expect(await cachedVersion(row.id)).toBe(3);
-  });
-
-  it('backs off a repair that keeps failing, and keeps the failure open and visible', async () => {
-    const row = await t.core.users.create(newUser());
-    await withRedisDown(() => t.core.users.update(row.id, { name: 'v2' }));
-    await redisServer.kill();
-    expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 1, repaired: 0, postponed: 1 });
-    const [failure] = await failureRows(row.id);
-    expect(failure).toMatchObject({ repairAttempts: 1, repairedAt: null, lastRepairError: expect.stringMatching(/\S/) });
-    expect(failure!.nextAttemptAt.getTime()).toBeGreaterThan(Date.now());
-    expect(await t.core.repairWorker.runOnce()).toEqual({ claimed: 0, repaired: 0, postponed: 0 }); // not due yet
-    expect((await t.core.failureLog.unrepaired()).map((e) => e.entityId)).toContain(row.id);
-  });
-
-  it('is never run twice for one failure, even by two instances at once', async () => {
-    const rows: Array<typeof users.$inferSelect> = [];
-    for (let i = 0; i < 10; i++) rows.push(await t.core.users.create(newUser()));
-    await withRedisDown(async () => {
-      for (const row of rows) await t.core.users.update(row.id, { name: 'v2' });
-    });
-    const other = await createTestCore({ database: t.database, redisUrl: redisServer.url, keyPrefix: t.settings.keyPrefix, instanceId: 'other' });
-    try {
-      const [a, b] = await Promise.all([t.core.repairWorker.runOnce(), other.core.repairWorker.runOnce()]);
-      expect(a.claimed + b.claimed).toBe(10);
-      expect(a.repaired + b.repaired).toBe(10);
-      const repairs = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.kind, 'repaired'));
-      const ids = (await Promise.all(rows.map((r) => failureRows(r.id)))).flat().map((f) => f.id);
-      expect(repairs.filter((e) => ids.includes(e.failureId))).toHaveLength(10);
-    } finally {
-      await other.close();
-    }
-  });
-});
-
 describe('the failure log', () => {
+  const newUser = () => ({ name: 'Mended', email: `mend-${Date.now()}@example.com` });
+  const failureRows = (entityId: number) =>
+    t.db
+      .select()
+      .from(writeThroughFailures)
+      .where(and(eq(writeThroughFailures.entity, 'user'), eq(writeThroughFailures.entityId, entityId)));
+
   it('records a failure MySQL refused on the next repair round, once MySQL is back', async () => {
     // A second instance whose MySQL goes away right after its commit, while Redis is down.
     const proxy = await startTcpProxy({ host: '127.0.0.1', port: 3306 });

@@ -1,11 +1,11 @@
 import { count, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { products, users, writeThroughFailures } from '../../src/db/schema';
+import { products, reviews, users, writeThroughFailures } from '../../src/db/schema';
 import { auditEntity } from '../../src/tools/audit';
 import { cachedEntities } from '../../src/tools/entities';
 import { subscribeToFailures, type Subscriber } from '../helpers/failure-subscriber';
 import { pollUntil } from '../helpers/poll';
-import { BURST_CORE_OPTIONS, BURST_OPS, expectMysqlHasEveryWrite, type BurstOp } from '../helpers/write-burst';
+import { BURST_CORE_OPTIONS, BURST_OPS, burstTarget, expectMysqlHasEveryWrite, seedBurstRows, type BurstOp, type BurstRows } from '../helpers/write-burst';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server';
 import { startTestServer, type TestServer } from '../helpers/server';
 
@@ -49,36 +49,34 @@ interface Done {
 }
 
 
-async function write(i: number, userIds: number[], productIds: number[]): Promise<Done> {
+async function write(i: number, rows: BurstRows): Promise<Done> {
   const op = BURST_OPS[i % BURST_OPS.length]!;
-  const user = userIds[(i * 7) % userIds.length]!;
-  const product = productIds[(i * 3) % productIds.length]!;
+  const user = burstTarget('updateUser', i, rows);
+  const product = burstTarget('updateProduct', i, rows);
   const requests: Record<BurstOp, () => Promise<{ data?: unknown; errors?: unknown }>> = {
     updateUser: () => s.gql(`mutation($id: ID!) { updateUser(id: $id, input: { name: "burst ${i}" }) { version } }`, { id: user }),
     updateProduct: () => s.gql(`mutation($id: ID!) { updateProduct(id: $id, input: { priceCents: ${100 + i} }) { version } }`, { id: product }),
+    updateReview: () => s.gql(`mutation($id: ID!) { updateReview(id: $id, input: { body: "burst ${i}" }) { version } }`, { id: burstTarget(op, i, rows) }),
     placeOrder: () => s.gql(`mutation($u: ID!, $p: ID!) { placeOrder(input: { userId: $u, productId: $p, quantity: 1 }) { id } }`, { u: user, p: product }),
     createUser: () => s.gql(`mutation { createUser(input: { name: "new ${i}", email: "burst${i}-${Date.now()}@example.com" }) { id } }`),
   };
   const res = await requests[op]();
-  return { op, target: op === 'updateProduct' || op === 'placeOrder' ? product : user, ok: res.errors === undefined && res.data != null };
+  return { op, target: burstTarget(op, i, rows), ok: res.errors === undefined && res.data != null };
 }
 
 describe('a burst of writes while Redis stalls and dies', () => {
   it('loses nothing: MySQL has every write, every failure is reported once, and the repaired cache matches MySQL', async () => {
-    const userIds: number[] = [];
-    const productIds: number[] = [];
-    for (let i = 0; i < USERS; i++) userIds.push((await s.core.users.create({ name: `u${i}`, email: `seed${i}-${Date.now()}@example.com` })).id);
-    for (let i = 0; i < PRODUCTS; i++) {
-      productIds.push((await s.core.products.create({ sku: `BURST-${i}-${Date.now()}`, name: `p${i}`, priceCents: 100, stock: STOCK })).id);
-    }
+    const rows = await seedBurstRows(s.core, { users: USERS, products: PRODUCTS, stock: STOCK }, 'burst');
+    const { userIds, productIds, reviewIds } = rows;
     await s.core.users.load(userIds); // every row cached, and persisted by Redis
+    await s.core.reviews.load(reviewIds);
 
     const done: Done[] = [];
     let next = 0;
     const client = async () => {
       while (next < WRITES) {
         const i = next++;
-        done.push(await write(i, userIds, productIds));
+        done.push(await write(i, rows));
         if (done.length === WRITES / 5) redis.pause();
         if (done.length === WRITES / 2) await redis.kill();
       }
@@ -90,7 +88,7 @@ describe('a burst of writes while Redis stalls and dies', () => {
     expect(done.filter((d) => !d.ok)).toEqual([]);
 
     // 2. MySQL has every one of them.
-    await expectMysqlHasEveryWrite(s.db, done, { userIds, productIds, users: USERS, stock: STOCK });
+    await expectMysqlHasEveryWrite(s.db, done, { ...rows, users: USERS, stock: STOCK });
 
     // 3. Redis comes back with what it had; the repair worker repairs every failure.
     await redis.restart();
@@ -115,9 +113,10 @@ describe('a burst of writes while Redis stalls and dies', () => {
     }
 
     // 6. No read returns a value older than MySQL's.
-    const read = await s.gql(`query($u: [ID!]!, $p: [ID!]!) { users(ids: $u) { id version } products(ids: $p) { id version stock } }`, {
+    const read = await s.gql(`query($u: [ID!]!, $p: [ID!]!, $r: [ID!]!) { users(ids: $u) { id version } products(ids: $p) { id version stock } reviews(ids: $r) { id version } }`, {
       u: userIds.map(String),
       p: productIds.map(String),
+      r: reviewIds.map(String),
     });
     for (const user of read.data!.users) {
       const [row] = await s.db.select().from(users).where(eq(users.id, Number(user.id)));
@@ -126,6 +125,10 @@ describe('a burst of writes while Redis stalls and dies', () => {
     for (const product of read.data!.products) {
       const [row] = await s.db.select().from(products).where(eq(products.id, Number(product.id)));
       expect([product.version, product.stock]).toEqual([row!.version, row!.stock]);
+    }
+    for (const review of read.data!.reviews) {
+      const [row] = await s.db.select().from(reviews).where(eq(reviews.id, Number(review.id)));
+      expect(review.version).toBe(row!.version);
     }
   }, 120_000);
 });

@@ -1,144 +1,35 @@
 import { eq } from 'drizzle-orm';
+import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../../src/cache/redis-client';
-import { users } from '../../../src/db/schema';
+import { entities } from '../../../src/entities';
 import type { RepositoryHooks } from '../../../src/writethrough/repository';
 import type { TestCore } from '../../helpers/core';
+import { ENTITY_KEYS, entitySample, type EntityKey, type EntitySample } from '../../helpers/entity-samples';
 import { pollUntil } from '../../helpers/poll';
 
 /**
  * The write-through races, as one suite that runs on any Redis the core can use:
  * writethrough.races.test.ts runs it on a single server, cluster.races.test.ts on a
- * Redis Cluster. `openCore` builds the core (with `hooks`, and no cache-write retries, so
+ * Redis Cluster. `openCore` builds a core (with `hooks`, and no cache-write retries, so
  * a held write is the only write); the suite closes it.
+ *
+ * The races run in full for every entity of the registry (src/entities.ts), each on a
+ * core and database of its own (as the suite had for users alone); the compare-and-set
+ * itself knows no entity, so its tests run once.
  */
 export function describeWriteThroughRaces(openCore: (hooks: RepositoryHooks) => Promise<TestCore<RedisClient>>): void {
-  const hooks: RepositoryHooks = {};
-  let t: TestCore<RedisClient>;
-
-  beforeAll(async () => {
-    t = await openCore(hooks);
-  });
-  afterAll(() => t?.close());
-  afterEach(() => {
-    delete hooks.afterCommit;
-    delete hooks.beforeBackfill;
-  });
-
-  let seq = 0;
-  const newUser = () => ({ name: 'Racer', email: `racer${++seq}-${Date.now()}@example.com` });
-  const cachedVersion = async (id: number) => {
-    const raw = await t.redis.get(t.core.users.cacheLayout.key(id));
-    return raw === null ? null : (JSON.parse(raw) as { v: number }).v;
-  };
-
-  /**
-   * A promise with its resolve function, for holding a step back until the test lets
-   * it go. Waiting on one fails after a deadline instead of hanging the test.
-   */
-  function gate(what = 'a gate to open', timeoutMs = 10_000) {
-    let open!: () => void;
-    const released = new Promise<void>((resolve) => (open = resolve));
-    const opened = Promise.race([
-      released,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs).unref()),
-    ]);
-    opened.catch(() => {});
-    return { open, opened };
+  for (const key of ENTITY_KEYS) {
+    describe(entities[key].name, () => describeEntityRaces(openCore, key));
   }
-
-  describe('update', () => {
-    it('leaves the newest version in the cache when 50 concurrent writes land in reverse order', async () => {
-      const { id } = await t.core.users.create(newUser());
-      // Hold every cache write back until all 50 transactions have committed.
-      const held = new Map<number, ReturnType<typeof gate>>();
-      hooks.afterCommit = async ({ version }) => {
-        const g = gate();
-        held.set(version, g);
-        await g.opened;
-      };
-      const writes = new Map<number, Promise<unknown>>();
-      const all = Array.from({ length: 50 }, (_, i) => t.core.users.update(id, { name: `writer ${i}` }));
-      await pollUntil('all 50 commits', () => held.size === 50);
-      const [stored] = await t.db.select().from(users).where(eq(users.id, id));
-      expect(stored!.version).toBe(51);
-
-      // Release them newest first, each only after the one before has landed, so the
-      // oldest versions reach Redis last.
-      all.forEach((p) => p.then((row) => writes.set(row.version, p)));
-      for (let version = 51; version >= 2; version--) {
-        held.get(version)!.open();
-        await pollUntil(`cache write of version ${version}`, () => writes.has(version));
-        expect(await cachedVersion(id)).toBe(51);
-      }
-      await Promise.all(all);
-      const [row] = await t.core.users.load([id]);
-      expect(row).toEqual(stored);
-    });
-  });
-
-  /**
-   * Starts a load of `id` and holds it after it has read MySQL, before its backfill;
-   * returns once it is held. `backfill.open()` lets it go on.
-   */
-  async function readHeldBeforeBackfill(id: number) {
-    const backfill = gate('the test to release the backfill');
-    const reached = gate('the read to reach its backfill');
-    hooks.beforeBackfill = async () => {
-      reached.open();
-      await backfill.opened;
-    };
-    const read = t.core.users.load([id]);
-    await reached.opened;
-    delete hooks.beforeBackfill; // only this read is held
-    return { read, backfill };
-  }
-
-  describe('load', () => {
-    it('does not overwrite a newer write with a backfill that was held back', async () => {
-      const { id } = await t.core.users.create(newUser());
-      await t.redis.del(t.core.users.cacheLayout.key(id)); // force the next read to miss
-      const { read: slowRead, backfill } = await readHeldBeforeBackfill(id); // the read has version 1 from MySQL in hand
-
-      const updated = await t.core.users.update(id, { name: 'Newer' });
-      expect(await cachedVersion(id)).toBe(2);
-      backfill.open();
-      const [stale] = await slowRead;
-      expect(stale!.version).toBe(1); // the read answers with what it read…
-      expect(await cachedVersion(id)).toBe(2); // …but cannot plant it over version 2
-      expect((await t.core.users.load([id]))[0]).toEqual(updated);
-    });
-
-    it('does not resurrect a deleted row with a backfill that was held back', async () => {
-      const { id } = await t.core.users.create(newUser());
-      await t.redis.del(t.core.users.cacheLayout.key(id));
-      const { read: slowRead, backfill } = await readHeldBeforeBackfill(id);
-
-      expect(await t.core.users.delete(id)).toBe(true);
-      backfill.open();
-      await slowRead;
-      expect(JSON.parse((await t.redis.get(t.core.users.cacheLayout.key(id)))!)).toEqual({ v: 2, deleted: true });
-      const before = t.statements.count;
-      expect(await t.core.users.load([id])).toEqual([null]);
-      expect(t.statements.count).toBe(before); // answered by the tombstone, not MySQL
-    });
-
-    it('does not let a negative entry from a slow read hide a row created meanwhile', async () => {
-      // This file has its own database and nothing else inserts meanwhile, so the next
-      // insert takes the next id.
-      const nextId = (await t.core.users.create(newUser())).id + 1;
-      const { read: slowRead, backfill } = await readHeldBeforeBackfill(nextId); // the read found no row
-
-      const created = await t.core.users.create(newUser());
-      expect(created.id).toBe(nextId);
-      backfill.open();
-      expect(await slowRead).toEqual([null]);
-      expect(await cachedVersion(nextId)).toBe(1);
-      expect((await t.core.users.load([nextId]))[0]).toEqual(created);
-    });
-  });
 
   describe('the compare-and-set', () => {
+    let t: TestCore<RedisClient>;
+    beforeAll(async () => {
+      t = await openCore({});
+    });
+    afterAll(() => t?.close());
+
     const write = async (key: string, version: number, notAfterMs = Date.now() + 60_000) =>
       (await t.core.cache.casSetMany([{ key, version, value: `{"v":${version},"row":{}}`, ttlMs: 60_000, notAfterMs }]))[0];
 
@@ -169,6 +60,134 @@ export function describeWriteThroughRaces(openCore: (hooks: RepositoryHooks) => 
       const ttl = await t.redis.pttl(key);
       expect(ttl).toBeGreaterThan(59_000);
       expect(ttl).toBeLessThanOrEqual(60_000);
+    });
+  });
+}
+
+/**
+ * A promise with its resolve function, for holding a step back until the test lets
+ * it go. Waiting on one fails after a deadline instead of hanging the test.
+ */
+function gate(what = 'a gate to open', timeoutMs = 10_000) {
+  let open!: () => void;
+  const released = new Promise<void>((resolve) => (open = resolve));
+  const opened = Promise.race([
+    released,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs).unref()),
+  ]);
+  opened.catch(() => {});
+  return { open, opened };
+}
+
+function describeEntityRaces(openCore: (hooks: RepositoryHooks) => Promise<TestCore<RedisClient>>, key: EntityKey): void {
+  const hooks: RepositoryHooks = {};
+  let t: TestCore<RedisClient>;
+  let e: EntitySample;
+
+  beforeAll(async () => {
+    t = await openCore(hooks);
+    e = await entitySample(t.core, key); // an order's or a review's user and product are made here
+  });
+  afterAll(() => t?.close());
+  afterEach(() => {
+    delete hooks.afterCommit;
+    delete hooks.beforeBackfill;
+  });
+
+  const stored = async (id: number) => (await t.db.select().from(e.table as MySqlTable).where(eq(e.table.id, id)))[0];
+  const cachedVersion = async (id: number) => {
+    const raw = await t.redis.get(e.repository.cacheLayout.key(id));
+    return raw === null ? null : (JSON.parse(raw) as { v: number }).v;
+  };
+
+  describe('update', () => {
+    it('leaves the newest version in the cache when 50 concurrent writes land in reverse order', async () => {
+      const { id } = await e.create();
+      // Hold every cache write back until all 50 transactions have committed.
+      const held = new Map<number, ReturnType<typeof gate>>();
+      hooks.afterCommit = async ({ version }) => {
+        const g = gate();
+        held.set(version, g);
+        await g.opened;
+      };
+      const writes = new Map<number, Promise<unknown>>();
+      const all = Array.from({ length: 50 }, (_, i) => e.update(id, i));
+      await pollUntil('all 50 commits', () => held.size === 50);
+      const row = await stored(id);
+      expect(row!.version).toBe(51);
+
+      // Release them newest first, each only after the one before has landed, so the
+      // oldest versions reach Redis last.
+      all.forEach((p) => p.then((r) => writes.set(r.version, p)));
+      for (let version = 51; version >= 2; version--) {
+        held.get(version)!.open();
+        await pollUntil(`cache write of version ${version}`, () => writes.has(version));
+        expect(await cachedVersion(id)).toBe(51);
+      }
+      await Promise.all(all);
+      const [loaded] = await e.repository.load([id]);
+      expect(loaded).toEqual(row);
+    });
+  });
+
+  /**
+   * Starts a load of `id` and holds it after it has read MySQL, before its backfill;
+   * returns once it is held. `backfill.open()` lets it go on.
+   */
+  async function readHeldBeforeBackfill(id: number) {
+    const backfill = gate('the test to release the backfill');
+    const reached = gate('the read to reach its backfill');
+    hooks.beforeBackfill = async () => {
+      reached.open();
+      await backfill.opened;
+    };
+    const read = e.repository.load([id]);
+    await reached.opened;
+    delete hooks.beforeBackfill; // only this read is held
+    return { read, backfill };
+  }
+
+  describe('load', () => {
+    it('does not overwrite a newer write with a backfill that was held back', async () => {
+      const { id } = await e.create();
+      await t.redis.del(e.repository.cacheLayout.key(id)); // force the next read to miss
+      const { read: slowRead, backfill } = await readHeldBeforeBackfill(id); // the read has version 1 from MySQL in hand
+
+      const updated = await e.update(id, 1);
+      expect(await cachedVersion(id)).toBe(2);
+      backfill.open();
+      const [stale] = await slowRead;
+      expect(stale!.version).toBe(1); // the read answers with what it read…
+      expect(await cachedVersion(id)).toBe(2); // …but cannot plant it over version 2
+      expect((await e.repository.load([id]))[0]).toEqual(updated);
+    });
+
+    it('does not resurrect a deleted row with a backfill that was held back', async () => {
+      const { id } = await e.create();
+      await t.redis.del(e.repository.cacheLayout.key(id));
+      const { read: slowRead, backfill } = await readHeldBeforeBackfill(id);
+
+      expect(await e.repository.delete(id)).toBe(true);
+      backfill.open();
+      await slowRead;
+      expect(JSON.parse((await t.redis.get(e.repository.cacheLayout.key(id)))!)).toEqual({ v: 2, deleted: true });
+      const before = t.statements.count;
+      expect(await e.repository.load([id])).toEqual([null]);
+      expect(t.statements.count).toBe(before); // answered by the tombstone, not MySQL
+    });
+
+    it('does not let a negative entry from a slow read hide a row created meanwhile', async () => {
+      // This entity's table is in a database of this block's own and nothing else
+      // inserts into it meanwhile, so the next insert takes the next id.
+      const nextId = (await e.create()).id + 1;
+      const { read: slowRead, backfill } = await readHeldBeforeBackfill(nextId); // the read found no row
+
+      const created = await e.create();
+      expect(created.id).toBe(nextId);
+      backfill.open();
+      expect(await slowRead).toEqual([null]);
+      expect(await cachedVersion(nextId)).toBe(1);
+      expect((await e.repository.load([nextId]))[0]).toEqual(created);
     });
   });
 }
