@@ -47,6 +47,25 @@ export function isLockConflict(err: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT';
 }
 
+/** A deadlock is resolved at once; a lock wait timeout takes innodb_lock_wait_timeout each. */
+const LOCK_CONFLICT_ATTEMPTS = 3;
+
+/**
+ * Runs a transaction again when InnoDB rolled it back for a lock conflict (see
+ * `isLockConflict`), up to three times in all; any other error, or the third
+ * conflict, is thrown. `onRetry` hears each conflict that is retried.
+ */
+export async function retryingLockConflicts<R>(run: () => Promise<R>, onRetry: (err: unknown, attempt: number) => void = () => {}): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= LOCK_CONFLICT_ATTEMPTS || !isLockConflict(err)) throw err;
+      onRetry(err, attempt);
+    }
+  }
+}
+
 /**
  * Turns a MySQL failure into the error a caller can act on. Errors that are already
  * ours pass through; anything unrecognised is returned unchanged (an internal error,

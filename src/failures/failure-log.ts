@@ -1,14 +1,12 @@
 import { and, asc, eq, gt, isNull, lte, max, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { isLockConflict } from '../db/errors';
+import { retryingLockConflicts } from '../db/errors';
 import { writeThroughEvents as events, writeThroughFailures as failures } from '../writethrough/tables';
 import type { FailedWrite, FailureReporter } from '../writethrough/failures';
 import type { CoreLogger } from '../writethrough/logger';
 import type { Transaction } from '../writethrough/unit-of-work';
 import type { FailureEvent } from './failure-event';
 
-/** A deadlock is resolved at once; a lock wait timeout takes innodb_lock_wait_timeout each. */
-const LOCK_CONFLICT_ATTEMPTS = 3;
 
 /**
  * The durable record of failed cache writes, in MySQL: Redis is the part that
@@ -99,15 +97,11 @@ export class FailureLog implements FailureReporter {
    * impossible). InnoDB then rolls one back whole, so the record is simply tried
    * again: it must be in MySQL before the mutation answers, not at the next repair round.
    */
-  private async insertRetryingLockConflicts(failure: FailedWrite): Promise<FailureEvent> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.insert(failure);
-      } catch (err) {
-        if (attempt >= LOCK_CONFLICT_ATTEMPTS || !isLockConflict(err)) throw err;
-        this.logger.warn({ err, failure, attempt }, 'recording a failed cache write met a lock conflict; trying again');
-      }
-    }
+  private insertRetryingLockConflicts(failure: FailedWrite): Promise<FailureEvent> {
+    return retryingLockConflicts(
+      () => this.insert(failure),
+      (err, attempt) => this.logger.warn({ err, failure, attempt }, 'recording a failed cache write met a lock conflict; trying again'),
+    );
   }
 
   /**

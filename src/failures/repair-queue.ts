@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { retryingLockConflicts } from '../db/errors';
 import { writeThroughEvents as events, writeThroughFailures as failures, type WriteThroughFailureRow } from '../writethrough/tables';
 import type { FailureEvent } from './failure-event';
 import { toEvent } from './failure-log';
@@ -20,6 +21,10 @@ export class RepairQueue {
    * at once get different rows, and neither waits for the other.
    */
   async claim(limit: number, claimMs: number): Promise<WriteThroughFailureRow[]> {
+    return retryingLockConflicts(() => this.claimOnce(limit, claimMs));
+  }
+
+  private claimOnce(limit: number, claimMs: number): Promise<WriteThroughFailureRow[]> {
     return this.db.transaction(async (tx) => {
       const due = await tx
         .select()
@@ -45,14 +50,22 @@ export class RepairQueue {
   /** Marks the failures repaired and appends a 'repaired' event for each, in one transaction. */
   async markRepaired(repaired: WriteThroughFailureRow[]): Promise<FailureEvent[]> {
     if (repaired.length === 0) return [];
+    // The cache writes have landed: a lock conflict with another instance's claim or
+    // a failure being recorded rolls this back whole, and it is simply run again.
+    return retryingLockConflicts(() => this.markRepairedOnce(repaired));
+  }
+
+  private markRepairedOnce(repaired: WriteThroughFailureRow[]): Promise<FailureEvent[]> {
     return this.db.transaction(async (tx) => {
       const ids = repaired.map((f) => f.id);
-      // Only those still open: another instance may have repaired one after its claim ran out.
-      const open = await tx
-        .select()
-        .from(failures)
-        .where(and(inArray(failures.id, ids), isNull(failures.repairedAt)))
-        .for('update');
+      // Locked by primary key alone, then filtered: with `repaired_at IS NULL` in the
+      // WHERE, InnoDB may scan the due index instead and lock every open failure (and
+      // the gaps between them), other instances' claims included; their UPDATEs then
+      // move entries of that index under each other's locks, and one is rolled back as
+      // a deadlock. Only those still open count: another instance may have repaired one
+      // after this claim ran out.
+      const locked = await tx.select().from(failures).where(inArray(failures.id, ids)).for('update');
+      const open = locked.filter((f) => f.repairedAt === null);
       if (open.length === 0) return [];
       const openIds = open.map((f) => f.id);
       const now = new Date();
@@ -67,7 +80,8 @@ export class RepairQueue {
         .where(and(inArray(events.failureId, openIds), eq(events.kind, 'repaired')))
         .orderBy(asc(events.id));
       return rows.map(({ event, failure }) => toEvent(event, failure));
-    });
+      // READ COMMITTED, as for the claim: lock the rows named, no gaps.
+    }, { isolationLevel: 'read committed' });
   }
 
   /** The unrepaired failure due soonest, whether due or not, unclaimed: what a probe of Redis writes (RepairWorker). */

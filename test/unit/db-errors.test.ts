@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DatabaseUnavailableError } from '../../src/errors';
-import { isLockConflict, translateDatabaseError } from '../../src/db/errors';
+import { isLockConflict, retryingLockConflicts, translateDatabaseError } from '../../src/db/errors';
 
 /** How mysql2 reports them, and how Drizzle wraps them (DrizzleQueryError, with the driver's error as `cause`). */
 const driver = (code: string, errno: number) => Object.assign(new Error(code), { code, errno });
@@ -42,5 +42,39 @@ describe('translateDatabaseError', () => {
     expect(translateDatabaseError(wrapped(driver('PROTOCOL_CONNECTION_LOST', -1)), 'user')).toBeInstanceOf(DatabaseUnavailableError);
     const unknown = new Error('something else');
     expect(translateDatabaseError(unknown, 'user')).toBe(unknown);
+  });
+});
+
+describe('retryingLockConflicts', () => {
+  /** A transaction that fails with each of `errors` in turn, then answers 'done'. */
+  const failing = (...errors: Error[]) => {
+    let calls = 0;
+    const run = async () => {
+      const err = errors[calls++];
+      if (err) throw err;
+      return 'done';
+    };
+    return { run, calls: () => calls };
+  };
+
+  it('runs a transaction InnoDB rolled back for a deadlock again, and says so each time', async () => {
+    const t = failing(wrapped(driver('ER_LOCK_DEADLOCK', 1213)), driver('ER_LOCK_WAIT_TIMEOUT', 1205));
+    const retried: number[] = [];
+    await expect(retryingLockConflicts(t.run, (_, attempt) => retried.push(attempt))).resolves.toBe('done');
+    expect(t.calls()).toBe(3);
+    expect(retried).toEqual([1, 2]);
+  });
+
+  it('throws the third lock conflict in a row', async () => {
+    const third = driver('ER_LOCK_DEADLOCK', 1213);
+    const t = failing(driver('ER_LOCK_DEADLOCK', 1213), driver('ER_LOCK_DEADLOCK', 1213), third);
+    await expect(retryingLockConflicts(t.run)).rejects.toBe(third);
+  });
+
+  it('throws any other error at once, without running again', async () => {
+    const lost = driver('PROTOCOL_CONNECTION_LOST', -1);
+    const t = failing(lost);
+    await expect(retryingLockConflicts(t.run)).rejects.toBe(lost);
+    expect(t.calls()).toBe(1);
   });
 });
