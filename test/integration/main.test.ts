@@ -70,6 +70,7 @@ describe('the service process', () => {
       '__drizzle_migrations',
       'orders',
       'products',
+      'reviews',
       'users',
       'write_intents',
       'write_through_events',
@@ -80,6 +81,7 @@ describe('the service process', () => {
     expect(versions).toEqual([
       { t: 'orders', c: bigint },
       { t: 'products', c: bigint },
+      { t: 'reviews', c: bigint },
       { t: 'users', c: bigint },
       { t: 'write_intents', c: bigint },
       { t: 'write_through_failures', c: bigint },
