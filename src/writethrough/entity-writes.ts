@@ -58,12 +58,14 @@ export class EntityWrites<T extends VersionedTable> {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
     return this.deps.work.run(this.entity, async (tx) => {
-      // The intent rides along with the UPDATE, so recording it costs no round trip.
+      // Before the statements, not after: they end with the COMMIT (statements.ts).
+      await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
+      // The intent rides along with the UPDATE, so recording it costs no round trip,
+      // and commits with it; the unit of work must not add one after that COMMIT.
       const intent = this.rules.recordsIntents && this.deps.work.recordsIntents;
       const { matched, row } = await this.statements.updateAndRead(tx, id, patch, { expectedVersion, intent });
       if (matched === 0 || !row) this.explainMissedUpdate(id, row, expectedVersion);
-      await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
-      return { result: row!, writes: this.cacheWrites('update', row!), intentsRecorded: intent };
+      return { result: row!, writes: this.cacheWrites('update', row!), intentsRecorded: true };
     });
   }
 

@@ -5,7 +5,11 @@ import type { WriteOperation } from './failures';
  * none; tests use them to hold a cache write back until a competing one has landed.
  */
 export interface RepositoryHooks {
-  /** Inside the transaction, after its statements ran, before COMMIT; throwing rolls it back. */
+  /**
+   * Inside the transaction, before COMMIT; throwing rolls it back. After the statements
+   * of a create, a delete or an order; before those of an update, which end with the
+   * COMMIT in the same round trip (writethrough/statements.ts).
+   */
   beforeCommit?(event: { entity: string; operation: WriteOperation; id: number }): Promise<void> | void;
   /** After the transaction committed, before the cache write is sent. */
   afterCommit?(event: { entity: string; operation: WriteOperation; id: number; version: number }): Promise<void> | void;

@@ -28,6 +28,8 @@ interface Template {
   params: Array<{ name: string; encoder?: MySqlColumn }>;
 }
 
+const COMMIT: Template = { sql: 'commit', params: [] };
+
 /**
  * The statements every write runs, `UPDATE … WHERE id = ?` and `SELECT … WHERE id = ?`,
  * built by Drizzle once per table (and per set of patched columns) rather than on every
@@ -73,13 +75,20 @@ export class WriteStatements<T extends VersionedTable> {
 
   /**
    * Sets the patched fields, stamps the `$onUpdateFn` columns and bumps the version,
-   * where the id (and, if given, the version) match; then reads the row back. Both go
-   * in one round trip (the pool allows multiple statements, db/client.ts): on a row
-   * many writers want, the row's lock is held from the UPDATE to the COMMIT, and a
-   * round trip between them, with whatever else the event loop has to do before it
-   * sends the SELECT, was most of that time. Returns how many rows the UPDATE matched
-   * and the row as it is now (the current one if the UPDATE matched none). With
-   * `intent`, the write's intent is recorded in that same round trip, too.
+   * where the id (and, if given, the version) match; reads the row back; with
+   * `intent`, records the write's intent; and COMMITs: all in one round trip (the pool
+   * allows multiple statements, db/client.ts). On a row many writers want, the row's
+   * lock is held from the UPDATE to the COMMIT, and a round trip between them (the
+   * answer crossing the network, this process getting round to it among everything
+   * else it serves, the COMMIT crossing back) was most of that time; now MySQL holds
+   * it only while it runs the four statements. Returns how many rows the UPDATE
+   * matched and the row as it is now (the current one if the UPDATE matched none).
+   *
+   * Committed here, so the caller's transaction has nothing left to do: Drizzle's own
+   * COMMIT after it finds none open and does nothing. If a statement fails, MySQL runs
+   * none after it (no COMMIT), and Drizzle's ROLLBACK undoes those before it. A miss
+   * (no row, or another version) changes nothing, records no intent, and commits
+   * nothing.
    */
   async updateAndRead(
     tx: Transaction,
@@ -92,13 +101,15 @@ export class WriteStatements<T extends VersionedTable> {
     const values: Record<string, unknown> = { ...patch, id, expectedVersion, entity: this.entity };
     for (const [field, column] of this.stamped) if (values[field] === undefined) values[field] = column.onUpdateFn!();
     const statement = this.updateTemplate(fields, expectedVersion !== undefined, intent);
-    const [[header, rows]] = (await tx.execute(bind(statement, values))) as unknown as [[ResultSetHeader, RowDataPacket[]]];
+    const [results] = (await tx.execute(bind(statement, values))) as unknown as [Array<ResultSetHeader | RowDataPacket[]>];
+    const header = results[0] as ResultSetHeader;
+    const rows = results[intent ? 2 : 1] as RowDataPacket[];
     return { matched: header.affectedRows, row: rows[0] === undefined ? undefined : this.decode(rows[0]) };
   }
 
   /**
-   * The UPDATE, the SELECT and, with `intent`, the intent's INSERT, built the first time
-   * a set of fields is patched; there are at most 2^fields × 4 of them.
+   * The UPDATE, the SELECT, with `intent` the intent's INSERT, and the COMMIT, built the
+   * first time a set of fields is patched; there are at most 2^fields × 4 of them.
    */
   private updateTemplate(fields: string[], versioned: boolean, intent: boolean): Template {
     const key = `${fields.join(',')}${versioned ? '@version' : ''}${intent ? '+intent' : ''}`;
@@ -110,7 +121,8 @@ export class WriteStatements<T extends VersionedTable> {
       const byId = eq(this.table.id, sql.placeholder('id'));
       const where = versioned ? and(byId, eq(this.table.version, sql.placeholder('expectedVersion'))) : byId;
       const update = template(this.db.update(this.table).set(set as never).where(where).toSQL());
-      const parts = [update, this.selectById, ...(intent ? [this.updateIntent] : [])];
+      // The intent right after the UPDATE: it reads what the UPDATE changed (write-intents.ts).
+      const parts = [update, ...(intent ? [this.updateIntent] : []), this.selectById, COMMIT];
       built = { sql: parts.map((part) => part.sql).join('; '), params: parts.flatMap((part) => part.params) };
       this.updates.set(key, built);
     }

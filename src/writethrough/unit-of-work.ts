@@ -11,7 +11,7 @@ export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
 export interface Committed<R> {
   result: R;
   writes: PendingWrite[];
-  /** The work recorded its writes' intents itself (in a statement of its own); else the unit of work does. */
+  /** The work recorded its writes' intents itself (an update, in its own round trip, which also COMMITs); else the unit of work does. */
   intentsRecorded?: boolean;
 }
 

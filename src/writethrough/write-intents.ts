@@ -29,10 +29,13 @@ export class WriteIntents {
   /**
    * The intent of an update as a statement that reads the new version from the row
    * itself, so it can follow the UPDATE in the same round trip (writethrough/statements.ts)
-   * before anyone knows the version. Placeholders: `entity`, `id`.
+   * before anyone knows the version. It must come right after the UPDATE: `ROW_COUNT()`
+   * is what the statement before it changed, so an UPDATE that matched nothing (another
+   * version expected) records no intent, and its round trip's COMMIT commits nothing.
+   * Placeholders: `entity`, `id`.
    */
   static updateOf(table: VersionedTable): SQL {
     const columns = sql.join(['entity', 'entity_id', 'operation', 'version'].map((c) => sql.identifier(c)), sql`, `);
-    return sql`insert into ${writeIntents} (${columns}) select ${sql.placeholder('entity')}, ${table.id}, 'update', ${table.version} from ${table} where ${eq(table.id, sql.placeholder('id'))}`;
+    return sql`insert into ${writeIntents} (${columns}) select ${sql.placeholder('entity')}, ${table.id}, 'update', ${table.version} from ${table} where ${eq(table.id, sql.placeholder('id'))} and row_count() > 0`;
   }
 }

@@ -72,7 +72,7 @@ describe('MySQL deadlines', () => {
 
   it('lose no track of a COMMIT sent but never answered: either nothing was written, or the write and its intent were', async () => {
     const user = await newUser();
-    hooks.beforeCommit = () => proxy.blackhole(); // the UPDATE has run; the COMMIT goes out and is not answered
+    hooks.beforeCommit = () => proxy.blackhole(); // the UPDATE … COMMIT round trip goes out and is not answered
     await expect(t.core.users.update(user.id, { name: 'Unconfirmed' })).rejects.toBeInstanceOf(DatabaseUnavailableError);
     await proxy.restore(); // MySQL may now read the COMMIT it was sent
     // Settled once its row lock is gone: NOWAIT fails while the transaction is still open.

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { users } from '../../src/db/schema';
+import { users, writeIntents } from '../../src/db/schema';
 import { ConflictError, InvalidInputError, NotFoundError } from '../../src/errors';
 import type { FailureEvent } from '../../src/failures/failure-event';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
@@ -66,12 +66,29 @@ describe('update', () => {
     const row = await t.core.users.create(newUser());
     const before = await cached(row.id);
     hooks.beforeCommit = () => {
-      throw new Error('injected failure after the UPDATE ran, before COMMIT');
+      throw new Error('injected failure in the transaction, before its statements and COMMIT');
     };
     await expect(t.core.users.update(row.id, { name: 'Never' })).rejects.toThrow('injected failure');
     expect(await inMysql(row.id)).toEqual(row);
     expect(await cached(row.id)).toBe(before);
     expect(failures).toEqual([]);
+  });
+
+  it('commits nothing when a statement of its round trip fails, and leaves no transaction open on the connection', async () => {
+    // The UPDATE, SELECT, intent and COMMIT go in one round trip: MySQL stops at the
+    // failing UPDATE, so the COMMIT never runs, and Drizzle's ROLLBACK ends the rest.
+    const taken = await t.core.users.create(newUser());
+    const row = await t.core.users.create(newUser());
+    const before = await cached(row.id);
+    await expect(t.core.users.update(row.id, { email: taken.email })).rejects.toBeInstanceOf(ConflictError);
+    expect(await inMysql(row.id)).toEqual(row);
+    expect(await cached(row.id)).toBe(before);
+    expect((await t.db.select().from(writeIntents).where(eq(writeIntents.entityId, row.id))).map((i) => i.operation)).toEqual(['create']);
+    // Every connection of the pool writes again, none stuck in the failed transaction.
+    const rows = await Promise.all(Array.from({ length: 10 }, () => t.core.users.create(newUser())));
+    const updated = await Promise.all(rows.map((r) => t.core.users.update(r.id, { name: 'Afterwards' })));
+    expect(updated.map((u) => u.version)).toEqual(rows.map(() => 2));
+    for (const u of updated) expect(await inMysql(u.id)).toEqual(u);
   });
 
   it('writes the cache only after COMMIT, so the cache never holds an uncommitted version', async () => {
