@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { createTokenVerifier } from '../src/auth/token-verifier';
 import { loadConfig } from '../src/config';
 import type { Core } from '../src/core';
-import type { OrderRow, ProductRow, UserRow } from '../src/db/schema';
+import type { OrderRow, ProductRow, ReviewRow, UserRow } from '../src/db/schema';
 import { buildGraphQLSchema } from '../src/graphql/schema';
 import { PersistedQueryStore } from '../src/http/persisted-query-store';
 import { createLogger } from '../src/logging/logger';
@@ -23,9 +23,11 @@ import type { Redis } from 'ioredis';
 const CREATED = new Date('2026-01-01T00:00:00.000Z');
 
 /** A repository stand-in: load(ids) answers one row per id, built once and then kept, like a cache that never misses. */
-function constantRows<Row>(make: (id: number) => Row) {
+function constantRows<Row>(entity: string, make: (id: number) => Row) {
   const rows = new Map<number, Row>();
   return {
+    // The loaders (writethrough/loaders.ts) are made per repository, named by its entity.
+    entity,
     async load(ids: readonly number[]): Promise<Row[]> {
       return ids.map((id) => {
         let row = rows.get(id);
@@ -55,6 +57,16 @@ const product = (id: number): ProductRow => ({
   createdAt: CREATED,
   updatedAt: CREATED,
 });
+const review = (id: number): ReviewRow => ({
+  id,
+  userId: ((id * 3) % 1000) + 1,
+  productId: (id % 50) + 1,
+  rating: (id % 5) + 1,
+  body: `Review ${id}`,
+  version: 1,
+  createdAt: CREATED,
+  updatedAt: CREATED,
+});
 const order = (id: number): OrderRow => ({
   id,
   userId: ((id * 7) % 1000) + 1,
@@ -70,10 +82,15 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, instanceId: 'bench-floor' });
   // A cast: only what the read path (createContext's loaders, recentOrders) and the
   // status and metrics gauges touch is here. A resolver needing more fails loudly.
+  const repositories = {
+    users: constantRows('user', user),
+    products: constantRows('product', product),
+    orders: constantRows('order', order),
+    reviews: constantRows('review', review),
+  };
   const core = {
-    users: constantRows(user),
-    products: constantRows(product),
-    orders: constantRows(order),
+    repositories,
+    ...repositories,
     ordering: { recentIds: async (limit: number) => Array.from({ length: limit }, (_, i) => 500 - i) },
     circuit: undefined,
     failureLog: { countUnrepaired: async () => 0, latestEventId: async () => 0 },
