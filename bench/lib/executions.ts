@@ -1,4 +1,4 @@
-import type { BenchProcess, Executor } from './processes';
+import { readMetrics, type BenchProcess, type Executor } from './processes';
 
 export type Executions = Record<Executor, number>;
 
@@ -9,9 +9,7 @@ export type Executions = Record<Executor, number>;
  * executor), so for it both stay 0.
  */
 export async function executions(p: BenchProcess): Promise<Executions> {
-  const response = await fetch(p.metricsUrl);
-  if (!response.ok) throw new Error(`${p.name}: GET /metrics answered ${response.status}`);
-  const text = await response.text();
+  const text = await readMetrics(p);
   const count = (executor: Executor) => {
     const match = new RegExp(`^throughline_graphql_executions_total\\{executor="${executor}"\\} (\\S+)$`, 'm').exec(text);
     return match ? Number(match[1]) : 0;

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +8,20 @@ import { loadConfig } from '../../src/config';
 import { freePort } from '../../src/dev/free-port';
 
 const ROOT = resolve(__dirname, '../..');
+
+/**
+ * The bench's services run on the production defaults, where /metrics wants a token
+ * (METRICS_ACCESS=token): each is given this one, as an operator gives theirs, and
+ * `readMetrics` sends it.
+ */
+const METRICS_TOKEN = `bench-metrics-${randomBytes(16).toString('hex')}`;
+
+/** A process's GET /metrics, with the token it was given. */
+export async function readMetrics(p: BenchProcess): Promise<string> {
+  const response = await fetch(p.metricsUrl, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+  if (!response.ok) throw new Error(`${p.name}: GET /metrics answered ${response.status}`);
+  return response.text();
+}
 
 /** How a process runs its GraphQL operations: GRAPHQL_EXECUTOR (graphql-jit, or graphql-js's execute). */
 export type Executor = ExecutorSettings['kind'];
@@ -62,6 +77,7 @@ export function startService(options: ServiceOptions): Promise<BenchProcess> {
     KEY_PREFIX: keyPrefixFor(options.name),
     CACHE_POLICY: options.policy,
     JWT_SECRET: options.jwtSecret,
+    METRICS_TOKEN,
     SEED_DEMO_DATA: 'false',
     AUTO_START_SERVICES: 'false',
     INSTANCE_ID: `bench-${options.name.replace(/[^\w-]/g, '-')}`,
@@ -84,6 +100,7 @@ export function startFloor(options: { jwtSecret: string; name?: string; executor
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     JWT_SECRET: options.jwtSecret,
+    METRICS_TOKEN,
     ...(options.executor ? { GRAPHQL_EXECUTOR: options.executor } : {}),
     ...options.env,
   });

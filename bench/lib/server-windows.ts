@@ -7,7 +7,7 @@
  */
 import type { NodeCounts } from './cluster';
 import { connectionsThatRan, type MysqlCounts } from './mysql';
-import type { BenchProcess } from './processes';
+import { readMetrics, type BenchProcess } from './processes';
 import { median } from './stats';
 
 /** A reading: per Redis server (by label), MySQL's global counters, and the latest statement of each bench-database connection. */
@@ -100,9 +100,7 @@ export interface ClientCalls {
   operations: number;
 }
 export async function clientCalls(p: BenchProcess): Promise<ClientCalls> {
-  const response = await fetch(p.metricsUrl);
-  if (!response.ok) throw new Error(`${p.name}: GET /metrics answered ${response.status}`);
-  const text = await response.text();
+  const text = await readMetrics(p);
   const sum = (metric: string, labels: RegExp) => {
     let total = 0;
     for (const m of text.matchAll(new RegExp(`^${metric}_count\\{([^}]*)\\} (\\S+)$`, 'gm'))) if (labels.test(m[1]!)) total += Number(m[2]);
