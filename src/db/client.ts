@@ -32,8 +32,8 @@ export function createPool({ url, poolSize }: PoolSettings): Pool {
     // A failed statement's error keeps its code, message and SQL; the log line of the
     // request says where it came from.
     trace: false,
-    // A write sends its UPDATE and the SELECT that reads the row back in one round trip
-    // (writethrough/statements.ts), which MySQL runs only with this flag. Every value
+    // An update sends its UPDATE, intent, the SELECT that reads the row back and its
+    // COMMIT in one round trip (writethrough/statements.ts), which MySQL runs only with this flag. Every value
     // still travels as a parameter that mysql2 escapes; no statement is built from
     // input, which is what makes a second statement in one string dangerous elsewhere.
     multipleStatements: true,
