@@ -6,7 +6,7 @@ import type { AbandonedWriteSettings } from './failures/abandoned-writes';
 import type { BreakerSettings } from './cache/circuit-breaker';
 import type { RedisNode } from './cache/client';
 import type { RepairSettings } from './failures/repair-worker';
-import { entities } from './entities';
+import { ENTITY_NAMES } from './entities';
 import type { CachePolicy, CacheSettings } from './writethrough/settings';
 
 // The core's settings types are the core's own; the configuration fills them in.
@@ -276,7 +276,7 @@ export class ConfigError extends Error {
 }
 
 /** CACHE_POLICY_<NAME> → the entity it sets the policy of, for every entity in the registry (entities.ts). */
-const ENTITY_POLICY_VARIABLES = new Map(Object.values(entities).map(({ name }) => [`CACHE_POLICY_${name.toUpperCase()}`, name]));
+const ENTITY_POLICY_VARIABLES = new Map(ENTITY_NAMES.map((name) => [`CACHE_POLICY_${name.toUpperCase()}`, name]));
 
 /** Every environment variable the service reads as a setting (besides ENV_FILE, env-file.ts). */
 export const SETTING_NAMES: readonly string[] = [...Object.keys(schema.shape), ...ENTITY_POLICY_VARIABLES.keys()];

@@ -1,5 +1,5 @@
 import { orders, products, reviews, users } from './db/schema';
-import { defineEntity } from './writethrough/entity';
+import { defineEntity, type EntityNameOf } from './writethrough/entity';
 
 /**
  * The service's cached entities, one line each: everything that lists entities (the
@@ -16,3 +16,8 @@ export const entities = {
 };
 
 export type Entities = typeof entities;
+
+/** An entity's cache name (`user`, `review`, …): what keys, failures, settings and the tools call it. */
+export type EntityName = EntityNameOf<Entities>;
+/** Every entity's cache name, in the registry's order. */
+export const ENTITY_NAMES: readonly EntityName[] = Object.values(entities).map((definition) => definition.name);

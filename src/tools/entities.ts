@@ -1,6 +1,5 @@
 import type { Core } from '../core';
-import { entities, type Entities } from '../entities';
-import type { EntityNameOf } from '../writethrough/entity';
+import { ENTITY_NAMES, type EntityName } from '../entities';
 import type { EntityCache } from '../writethrough/entity-cache';
 import type { Repository, Row, VersionedTable } from '../writethrough/repository';
 
@@ -15,9 +14,8 @@ export interface CachedEntity<T extends VersionedTable = VersionedTable> {
   layout: EntityCache<Row<T>>;
 }
 
-/** Every registered entity's name, in the registry's order: what the tools take and do by default. */
-export type EntityName = EntityNameOf<Entities>;
-export const ENTITY_NAMES: readonly EntityName[] = Object.values(entities).map((definition) => definition.name);
+// The tools take and do by default every registered entity, by its cache name.
+export { ENTITY_NAMES, type EntityName };
 
 export function cachedEntities(core: Core): Record<EntityName, CachedEntity> {
   const repositories = Object.values(core.repositories) as Array<Repository<VersionedTable>>;

@@ -1,11 +1,9 @@
 import { IsOptional, IsString } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
-import { entities } from '../../entities';
+import { ENTITY_NAMES } from '../../entities';
 
-/** The cache names of every registered entity (entities.ts): what `entity` may be. */
-export const FAILURE_ENTITIES: readonly string[] = Object.values(entities).map(({ name }) => name);
-/** "'user', 'product' or 'order'", for the schema's descriptions. */
-export const FAILURE_ENTITIES_TEXT = FAILURE_ENTITIES.map((name) => `'${name}'`)
+/** "'user', 'product' or 'order'": what `entity` may be (every registered entity), for the schema's descriptions. */
+export const FAILURE_ENTITIES_TEXT = ENTITY_NAMES.map((name) => `'${name}'`)
   .join(', ')
   .replace(/, ([^,]*)$/, ' or $1');
 

@@ -3,7 +3,8 @@ import { requireScope } from '../../graphql/auth';
 import type { Context } from '../../graphql/context';
 import { badInput, parseEventId } from '../../graphql/ids';
 import type { FailureEvent } from '../../failures/failure-event';
-import { FAILURE_ENTITIES, WriteThroughFailuresArgs } from './failure.args';
+import { ENTITY_NAMES } from '../../entities';
+import { WriteThroughFailuresArgs } from './failure.args';
 import { WriteThroughFailure } from './failure.type';
 
 @Resolver(() => WriteThroughFailure)
@@ -16,8 +17,8 @@ export class WriteThroughFailureResolver {
     subscribe: ({ args, context }) => {
       requireScope((context as Context).access, 'admin');
       const { entity, after } = args as WriteThroughFailuresArgs;
-      if (entity != null && !FAILURE_ENTITIES.includes(entity)) {
-        throw badInput(`entity must be one of ${FAILURE_ENTITIES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
+      if (entity != null && !(ENTITY_NAMES as readonly string[]).includes(entity)) {
+        throw badInput(`entity must be one of ${ENTITY_NAMES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
       }
       return (context as Context).core.feed.subscribe({
         entity: entity ?? undefined,
