@@ -1,6 +1,7 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { OrderRow } from '../../db/schema';
 import type { Context } from '../../graphql/context';
+import { referenced } from '../../graphql/references';
 import { parseId } from '../../graphql/ids';
 import { Product } from '../product/product.type';
 import { User } from '../user/user.type';
@@ -39,17 +40,11 @@ export class OrderResolver {
   // Both go through the request's loaders, so a list of orders costs one MGET per type.
   @FieldResolver(() => User)
   async user(@Root() order: OrderRow, @Ctx() { loaders }: Context) {
-    return present(await loaders.user.load(order.userId), `user ${order.userId} of order ${order.id}`);
+    return referenced(await loaders.user.load(order.userId), `user ${order.userId} of order ${order.id}`);
   }
 
   @FieldResolver(() => Product)
   async product(@Root() order: OrderRow, @Ctx() { loaders }: Context) {
-    return present(await loaders.product.load(order.productId), `product ${order.productId} of order ${order.id}`);
+    return referenced(await loaders.product.load(order.productId), `product ${order.productId} of order ${order.id}`);
   }
-}
-
-/** Foreign keys keep an order's user and product alive; if one is missing, something is badly wrong. */
-function present<T>(row: T | null, what: string): T {
-  if (row === null) throw new Error(`${what} is missing`);
-  return row;
 }

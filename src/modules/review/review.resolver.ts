@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import type { ReviewRow } from '../../db/schema';
 import { NotFoundError } from '../../errors';
 import type { Context } from '../../graphql/context';
+import { referenced } from '../../graphql/references';
 import { parseId, parseIds } from '../../graphql/ids';
 import { definedFields } from '../../graphql/patch';
 import { Product } from '../product/product.type';
@@ -60,17 +61,11 @@ export class ReviewResolver {
   // Through the request's loaders, so a list of reviews costs one MGET per type.
   @FieldResolver(() => User)
   async user(@Root() review: ReviewRow, @Ctx() { loaders }: Context) {
-    return present(await loaders.user.load(review.userId), `user ${review.userId} of review ${review.id}`);
+    return referenced(await loaders.user.load(review.userId), `user ${review.userId} of review ${review.id}`);
   }
 
   @FieldResolver(() => Product)
   async product(@Root() review: ReviewRow, @Ctx() { loaders }: Context) {
-    return present(await loaders.product.load(review.productId), `product ${review.productId} of review ${review.id}`);
+    return referenced(await loaders.product.load(review.productId), `product ${review.productId} of review ${review.id}`);
   }
-}
-
-/** Foreign keys keep a review's user and product alive; if one is missing, something is badly wrong. */
-function present<T>(row: T | null, what: string): T {
-  if (row === null) throw new Error(`${what} is missing`);
-  return row;
 }
