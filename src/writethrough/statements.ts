@@ -28,6 +28,11 @@ interface Template {
   params: Array<{ name: string; encoder?: MySqlColumn }>;
 }
 
+/** An update's statements as one text; MySQL answers one result per statement, the row read back at `selectAt`. */
+interface UpdateTemplate extends Template {
+  selectAt: number;
+}
+
 const COMMIT: Template = { sql: 'commit', params: [] };
 
 /**
@@ -40,7 +45,7 @@ const COMMIT: Template = { sql: 'commit', params: [] };
  */
 export class WriteStatements<T extends VersionedTable> {
   private readonly selectById: Template;
-  private readonly updates = new Map<string, Template>();
+  private readonly updates = new Map<string, UpdateTemplate>();
   /** Each column: its field, its name in MySQL's answer, and its decoder. */
   private readonly columns: Array<[field: string, name: string, column: MySqlColumn]>;
   /** Columns Drizzle stamps on every UPDATE (`$onUpdateFn`), such as updatedAt. */
@@ -103,7 +108,7 @@ export class WriteStatements<T extends VersionedTable> {
     const statement = this.updateTemplate(fields, expectedVersion !== undefined, intent);
     const [results] = (await tx.execute(bind(statement, values))) as unknown as [Array<ResultSetHeader | RowDataPacket[]>];
     const header = results[0] as ResultSetHeader;
-    const rows = results[intent ? 2 : 1] as RowDataPacket[];
+    const rows = results[statement.selectAt] as RowDataPacket[];
     return { matched: header.affectedRows, row: rows[0] === undefined ? undefined : this.decode(rows[0]) };
   }
 
@@ -111,7 +116,7 @@ export class WriteStatements<T extends VersionedTable> {
    * The UPDATE, the SELECT, with `intent` the intent's INSERT, and the COMMIT, built the
    * first time a set of fields is patched; there are at most 2^fields × 4 of them.
    */
-  private updateTemplate(fields: string[], versioned: boolean, intent: boolean): Template {
+  private updateTemplate(fields: string[], versioned: boolean, intent: boolean): UpdateTemplate {
     const key = `${fields.join(',')}${versioned ? '@version' : ''}${intent ? '+intent' : ''}`;
     let built = this.updates.get(key);
     if (!built) {
@@ -123,7 +128,7 @@ export class WriteStatements<T extends VersionedTable> {
       const update = template(this.db.update(this.table).set(set as never).where(where).toSQL());
       // The intent right after the UPDATE: it reads what the UPDATE changed (write-intents.ts).
       const parts = [update, ...(intent ? [this.updateIntent] : []), this.selectById, COMMIT];
-      built = { sql: parts.map((part) => part.sql).join('; '), params: parts.flatMap((part) => part.params) };
+      built = { sql: parts.map((part) => part.sql).join('; '), params: parts.flatMap((part) => part.params), selectAt: parts.indexOf(this.selectById) };
       this.updates.set(key, built);
     }
     return built;
