@@ -38,10 +38,25 @@ async function startPrivateMysql(ep: Endpoint, ctx: Context): Promise<PrivateSer
     `--socket=${socketPath(ctx.dataDir)}`,
     `--pid-file=${pidFile}`,
     ...rootUserArgs(),
+    ...binlogArgs(flavour, datadir),
     // MySQL 8's X Protocol listens on 33060 by default and would collide with any other server.
     ...(flavour === 'mysql' ? ['--mysqlx=OFF'] : []),
   ];
   return launch({ command: server, args, logFile: join(ctx.dataDir, 'mysql.log'), pidFile }, () => canLogIn(ep), ctx);
+}
+
+/**
+ * The binary log the change follower (src/changes/) reads with zongji: row-based, whole
+ * rows, with column names and types in it (binlog_row_metadata=FULL, MariaDB ≥10.5 /
+ * MySQL 8), so rows decode without asking INFORMATION_SCHEMA. A binlog needs a server_id.
+ * MariaDB always keeps GTIDs; MySQL only with gtid_mode=ON, which needs
+ * enforce_gtid_consistency=ON. (docker-compose.yml passes the same settings.)
+ */
+function binlogArgs(flavour: Flavour, datadir: string): string[] {
+  const common = ['--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL', '--server-id=1'];
+  // MariaDB logs nothing without --log-bin; named, so the files sit in the datadir and not after the host name.
+  if (flavour === 'mariadb') return [`--log-bin=${join(datadir, 'binlog')}`, ...common];
+  return ['--log-bin', ...common, '--gtid-mode=ON', '--enforce-gtid-consistency=ON'];
 }
 
 /** `mysqld` is MariaDB on many Linux distributions (a symlink), so ask the binary, not its name. */

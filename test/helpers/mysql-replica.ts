@@ -117,7 +117,8 @@ export async function startRestartableMariadb(): Promise<RestartableMariadb> {
   }
 }
 
-async function installDataDirectory(datadir: string): Promise<void> {
+/** A fresh data directory (mariadb-install-db), root with no password over TCP. */
+export async function installDataDirectory(datadir: string): Promise<void> {
   const { install } = MARIADB_BINARIES!;
   await promisify(execFile)(
     install,
@@ -127,12 +128,18 @@ async function installDataDirectory(datadir: string): Promise<void> {
   );
 }
 
-async function startMariadb(
+/**
+ * Starts `mariadbd` on the data directory `dir/name` (made by installDataDirectory) and
+ * waits until root can log in; the server is pushed onto `started` first, so a caller's
+ * cleanup kills it even when the start fails. `args` go after the defaults (a later
+ * flag wins).
+ */
+export async function startMariadb(
   dir: string,
   name: string,
   serverId: number,
   started: PrivateMariadb[],
-  options: { binlog?: boolean; port?: number } = {},
+  options: { binlog?: boolean; port?: number; args?: readonly string[] } = {},
 ): Promise<PrivateMariadb> {
   const port = options.port ?? (await freePort());
   const errorLog = join(dir, `${name}.err`);
@@ -156,6 +163,7 @@ async function startMariadb(
       // Small: two of these run beside the shared server on a small machine.
       '--innodb-buffer-pool-size=32M',
       ...rootUser(),
+      ...(options.args ?? []),
     ],
     { stdio: 'ignore' },
   );
@@ -210,7 +218,8 @@ async function follow(primary: PrivateMariadb, replica: PrivateMariadb): Promise
   });
 }
 
-async function query(server: PrivateMariadb, statement: string): Promise<unknown> {
+/** One statement as root, on a connection of its own. */
+export async function query(server: PrivateMariadb, statement: string): Promise<unknown> {
   const connection = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: 'root', connectTimeout: 2_000 });
   try {
     return await connection.query(statement);

@@ -86,6 +86,11 @@ describe('ensureServices', () => {
     try {
       const [rows] = await connection.query('SELECT 1 AS one');
       expect(rows).toEqual([{ one: 1 }]);
+      // The binary log the change follower (src/changes/) reads.
+      const [binlog] = await connection.query(
+        'SELECT @@log_bin AS logBin, @@binlog_format AS format, @@binlog_row_image AS rowImage, @@binlog_row_metadata AS rowMetadata',
+      );
+      expect(binlog).toEqual([{ logBin: 1, format: 'ROW', rowImage: 'FULL', rowMetadata: 'FULL' }]);
     } finally {
       await connection.end();
     }
