@@ -5,6 +5,7 @@ import { loadConfig } from '../src/config';
 import { coreSettings, createCore } from '../src/core';
 import { createDatabase, createPool } from '../src/db/client';
 import { migrateDatabase } from '../src/db/migrate';
+import { VERSIONED_TABLES } from '../src/entities';
 
 export const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -18,7 +19,7 @@ export async function openBenchGraph(options: { name: string; poolSize: number; 
   const dbName = `tl_bench_${options.name}_${Date.now()}`;
   const url = new URL(config.mysql.url);
   url.pathname = `/${dbName}`;
-  await migrateDatabase(url.toString());
+  await migrateDatabase(url.toString(), { versionedTables: VERSIONED_TABLES });
   const pool = createPool({ url: url.toString(), poolSize: options.poolSize });
   const db = createDatabase(pool);
   const redis = createRedis({ ...config.redis, commandTimeoutMs: options.commandTimeoutMs ?? config.redis.commandTimeoutMs });

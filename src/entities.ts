@@ -1,3 +1,4 @@
+import { getTableName } from 'drizzle-orm';
 import { orders, products, reviews, users } from './db/schema';
 import { defineEntity, type EntityNameOf } from './writethrough/entity';
 
@@ -21,3 +22,8 @@ export type Entities = typeof entities;
 export type EntityName = EntityNameOf<Entities>;
 /** Every entity's cache name, in the registry's order. */
 export const ENTITY_NAMES: readonly EntityName[] = Object.values(entities).map((definition) => definition.name);
+/**
+ * Every entity's MySQL table, whose `version` the database keeps with triggers: what
+ * the migrations are given (db/version-triggers.ts).
+ */
+export const VERSIONED_TABLES: readonly string[] = Object.values(entities).map((definition) => getTableName(definition.table));

@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import { migrateDatabase } from '../../src/db/migrate';
+import { VERSIONED_TABLES } from '../../src/entities';
 
 /** The counters read after each request: every statement, and the SELECTs, UPDATEs and transactions among them. */
 export const STATUS_NAMES = ['Questions', 'Com_select', 'Com_update', 'Com_insert', 'Com_begin', 'Com_commit', 'Com_stmt_execute'] as const;
@@ -27,7 +28,7 @@ export async function createBenchDatabase(serverUrl: string, name = `tl_bench_${
   server.pathname = '/';
   const url = new URL(server);
   url.pathname = `/${name}`;
-  await migrateDatabase(url.toString());
+  await migrateDatabase(url.toString(), { versionedTables: VERSIONED_TABLES });
   const admin = await mysql.createConnection({ uri: server.toString() });
   const list = STATUS_NAMES.map((n) => `'${n}'`).join(', ');
   return {

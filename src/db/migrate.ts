@@ -3,27 +3,42 @@ import { sql } from 'drizzle-orm';
 import { migrate } from 'drizzle-orm/mysql2/migrator';
 import mysql from 'mysql2/promise';
 import { createDatabase, createPool } from './client';
+import { ensureVersionTriggers } from './version-triggers';
 
 /** The committed drizzle-kit output, from both src/db and dist/db. */
 export const MIGRATIONS_FOLDER = resolve(__dirname, '../../migrations');
 
+export interface MigrateOptions {
+  /** drizzle-kit's output to apply; the committed one unless given. */
+  migrationsFolder?: string;
+  /**
+   * Tables whose `version` the database keeps (db/version-triggers.ts): the app's
+   * registry names them; the core does not know the app's tables.
+   */
+  versionedTables?: readonly string[];
+}
+
 /**
  * Creates the database named in `url` if it is missing, then applies every pending
- * migration. Several instances may start at once: a named MySQL lock makes them take
- * turns, so each migration runs exactly once.
+ * migration and puts the version triggers on `versionedTables`. Several instances may
+ * start at once: a named MySQL lock makes them take turns, so each migration runs
+ * exactly once.
  */
-export async function migrateDatabase(url: string, migrationsFolder = MIGRATIONS_FOLDER): Promise<void> {
+export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<void> {
+  const { migrationsFolder = MIGRATIONS_FOLDER, versionedTables = [] } = options;
   await ensureDatabase(url);
   const pool = createPool({ url, poolSize: 1 });
   try {
     const db = createDatabase(pool);
-    // One pooled connection: the lock, the migrations and the unlock share a session.
+    // One pooled connection: the lock, the migrations, the triggers and the unlock share a session.
     const [[row]] = (await db.execute(sql`SELECT GET_LOCK('throughline_migrate', 60) AS got`)) as unknown as [
       Array<{ got: number | null }>,
     ];
     if (row?.got !== 1) throw new Error('timed out after 60 s waiting for another instance to finish migrating');
     try {
       await migrate(db, { migrationsFolder });
+      // After the migrations, which create the tables; still under the lock.
+      await ensureVersionTriggers(db, versionedTables);
     } finally {
       await db.execute(sql`SELECT RELEASE_LOCK('throughline_migrate')`);
     }

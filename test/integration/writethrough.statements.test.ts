@@ -58,14 +58,16 @@ describe('WriteStatements', () => {
     const statements = new WriteStatements(t.db, users, 'user');
     await t.db.update(users).set({ updatedAt: new Date('2001-01-01T00:00:00Z'), version: 1 }).where(eq(users.id, id));
     const [before] = await t.db.select().from(users).where(eq(users.id, id));
-    const missed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 2 }));
+    // Setting version 1 again does not keep it there: the database bumps every UPDATE (db/version-triggers.ts).
+    expect(before!.version).toBe(2);
+    const missed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 1 }));
     expect(missed).toEqual({ matched: 0, row: before });
-    const renamed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 1 }));
-    expect(renamed).toMatchObject({ matched: 1, row: { name: 'Renamed', bio: null, version: 2 } });
+    const renamed = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { name: 'Renamed', bio: null }, { expectedVersion: 2 }));
+    expect(renamed).toMatchObject({ matched: 1, row: { name: 'Renamed', bio: null, version: 3 } });
     const moved = await t.db.transaction((tx) => statements.updateAndRead(tx, id, { email: `moved-${id}@example.com` }));
     const [after] = await t.db.select().from(users).where(eq(users.id, id));
     expect(moved).toEqual({ matched: 1, row: after });
-    expect(after).toMatchObject({ name: 'Renamed', bio: null, email: `moved-${id}@example.com`, version: 3 });
+    expect(after).toMatchObject({ name: 'Renamed', bio: null, email: `moved-${id}@example.com`, version: 4 });
     expect(after!.updatedAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
     expect(after!.createdAt).toEqual(before!.createdAt);
   });
