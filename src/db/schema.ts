@@ -114,3 +114,5 @@ export {
   type WriteThroughEventRow,
   type WriteThroughFailureRow,
 } from '../writethrough/tables';
+
+export { changeFollowerCheckpoints } from '../changes/tables';

@@ -17,6 +17,12 @@ import type { CoreLogger } from './logger';
 import { Repository, type RepositoryDeps, type RepositoryHooks, type VersionedTable } from './repository';
 import type { CacheSettings } from './settings';
 import { UnitOfWork } from './unit-of-work';
+import { getTableName } from 'drizzle-orm';
+import { ChangeFollower, type ChangeFollowerDeps } from '../changes/change-follower';
+import { followedTables } from '../changes/followed-tables';
+import type { FollowerMetrics } from '../changes/follower-metrics';
+import { resyncTables } from '../changes/resync';
+import { writeIntents } from './tables';
 import { WriteIntents } from './write-intents';
 
 export interface WriteThroughDeps {
@@ -39,6 +45,12 @@ export interface WriteThroughDeps {
   breaker?: BreakerSettings;
   metrics?: CoreMetrics;
   hooks?: RepositoryHooks;
+  /** The change follower (changes/): none, and rows changed behind the API stay stale until their TTL. */
+  changes?: {
+    connection: ChangeFollowerDeps['connection'];
+    settings: ChangeFollowerDeps['settings'];
+    metrics?: FollowerMetrics;
+  };
 }
 
 /**
@@ -108,9 +120,23 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       })
     : undefined;
 
+  const followed = followedTables(Object.values(entities));
+  const follower = deps.changes
+    ? new ChangeFollower({
+        ...deps.changes,
+        tables: followed,
+        intentsTable: getTableName(writeIntents),
+        cache,
+        instanceId,
+        logger,
+        resync: () => resyncTables(db, cache, followed),
+      })
+    : undefined;
+
   return {
     cache,
     circuit,
+    follower,
     writer,
     work,
     failureLog,
@@ -128,14 +154,16 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
      * for other instances' events, running the repair worker and sweeping abandoned
      * write intents (`sweepIntents`, by default whatever `repairs` is).
      */
-    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean } = {}): Promise<void> {
+    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean; followChanges?: boolean } = {}): Promise<void> {
       await feed.start({ poll: options.pollFeed !== false });
       for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
       if (options.repairs !== false) repairWorker.start();
       if ((options.sweepIntents ?? options.repairs) !== false) abandonedWrites?.start();
+      if (options.followChanges !== false) follower?.start();
     },
     async stop(): Promise<void> {
       feed.stop();
+      await follower?.stop();
       await abandonedWrites?.stop();
       await repairWorker.stop();
       // Before the caller disconnects Redis, so the disconnect is not logged as an outage.

@@ -13,6 +13,8 @@ import type { AbandonedWriteSettings } from '../../src/failures/abandoned-writes
 import type { MySqlDeadlines } from '../../src/db/deadlines';
 import type { CoreLogger } from '../../src/writethrough/logger';
 import type { RepositoryHooks } from '../../src/writethrough/repository';
+import type { ChangeFollowerSettings } from '../../src/changes/change-follower';
+import type { FollowerMetrics } from '../../src/changes/follower-metrics';
 import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from './database';
 
 /** Counts, from the client side, every statement Drizzle sends. */
@@ -82,6 +84,11 @@ export interface TestCoreOptions {
   breaker?: Partial<BreakerSettings>;
   /** Read replicas for the reads the cache cannot answer (their pools are the caller's to close). */
   replicas?: ReadReplicas;
+  /**
+   * Follow the database's binlog (changes/); the database must be on a server with one
+   * (`createTestDatabase(binlogServer.serverUrl)`). Default: no follower.
+   */
+  changes?: Partial<ChangeFollowerSettings> & { metrics?: FollowerMetrics; /** Read the binlog as this user instead (default: the database's URL). */ url?: string };
 }
 
 /**
@@ -133,6 +140,7 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     instanceId: options.instanceId ?? 'test-instance',
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),
+    ...(options.changes ? { changes: followerOf(database, options.changes) } : {}),
   });
   await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false, sweepIntents: options.sweepIntents ?? options.repairs ?? false });
   let lastQuestions: number | undefined;
@@ -168,6 +176,16 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
       await pool.end();
       if (!options.database) await database.drop();
     },
+  };
+}
+
+function followerOf(database: TestDatabase, options: NonNullable<TestCoreOptions['changes']>) {
+  const { metrics, url, ...settings } = options;
+  return {
+    connection: { uri: url ?? database.url, database: database.name },
+    // Fast polls: tests of a takeover wait for one.
+    settings: { serverId: 4_170_000_001, leasePollMs: 100, ...settings },
+    ...(metrics ? { metrics } : {}),
   };
 }
 

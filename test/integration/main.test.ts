@@ -68,6 +68,7 @@ describe('the service process', () => {
     await connection.end();
     expect((tables as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort()).toEqual([
       '__drizzle_migrations',
+      'change_follower_checkpoints',
       'orders',
       'products',
       'reviews',

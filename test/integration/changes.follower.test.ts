@@ -1,0 +1,97 @@
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeEnvelope } from '../../src/cache/envelope';
+import { startBinlogMariadb, type BinlogMariadb } from '../helpers/binlog-mariadb';
+import { createTestCore, type TestCore } from '../helpers/core';
+import { createTestDatabase } from '../helpers/database';
+import { pollUntil } from '../helpers/poll';
+
+/**
+ * The change follower against a private MariaDB with its binlog on: rows changed
+ * behind the API, by plain SQL on a connection of the test's own, reach the cache.
+ */
+let server: BinlogMariadb;
+let t: TestCore;
+let sql: mysql.Connection;
+
+beforeAll(async () => {
+  server = await startBinlogMariadb();
+  const database = await createTestDatabase(server.serverUrl);
+  t = await createTestCore({ database, changes: {} });
+  sql = await mysql.createConnection(database.url);
+  await pollUntil('the follower to follow', () => t.core.follower!.status().state === 'following');
+}, 60_000);
+
+afterAll(async () => {
+  await sql?.end();
+  await t?.close();
+  await t?.database.drop();
+  await server?.dispose();
+});
+
+const key = (entity: string, id: number) => `${t.settings.keyPrefix}${entity}:${id}`;
+const cached = async (entity: string, id: number) => {
+  const raw = await t.redis.get(key(entity, id));
+  return raw === null ? undefined : decodeEnvelope(raw);
+};
+/** The API's answer, and how many SQL statements it took. */
+const read = async (id: number) => {
+  const before = t.statements.count;
+  const [row] = await t.core.users.load([id]);
+  return { row, sql: t.statements.count - before };
+};
+
+describe('the change follower', () => {
+  it('caches a row inserted with plain SQL, at version 1, without the API reading MySQL', async () => {
+    const [result] = (await sql.query("INSERT INTO users (name, email) VALUES ('Behind', 'behind@example.com')")) as unknown as [{ insertId: number }];
+    const id = result.insertId;
+    await pollUntil('the insert in the cache', async () => (await cached('user', id))?.kind === 'row');
+    expect(await read(id)).toMatchObject({ row: { id, name: 'Behind', email: 'behind@example.com', bio: null, version: 1 }, sql: 0 });
+  });
+
+  it('replaces a cached row updated with plain SQL that does not touch version', async () => {
+    const user = await t.core.users.create({ name: 'Before', email: 'before@example.com', bio: null });
+    expect((await read(user.id)).row).toMatchObject({ name: 'Before', version: 1 });
+    await sql.query("UPDATE users SET name = 'After' WHERE id = ?", [user.id]);
+    await pollUntil('the update in the cache', async () => (await cached('user', user.id))?.version === 2);
+    const answer = await read(user.id);
+    expect(answer).toMatchObject({ row: { id: user.id, name: 'After', version: 2 }, sql: 0 });
+    // Exactly the row a read from MySQL would give: every field, dates as Dates.
+    expect(answer.row).toEqual((await t.core.users.selectByIds([user.id]))[0]);
+  });
+
+  it('leaves a tombstone for a row deleted with plain SQL', async () => {
+    const user = await t.core.users.create({ name: 'Doomed', email: 'doomed@example.com', bio: 'x' });
+    await sql.query('DELETE FROM users WHERE id = ?', [user.id]);
+    await pollUntil('the tombstone', async () => (await cached('user', user.id))?.kind === 'deleted');
+    expect(await read(user.id)).toEqual({ row: null, sql: 0 });
+  });
+
+  it('counts changes behind the API apart from the API’s own', async () => {
+    const before = t.core.follower!.status().applied;
+    const user = await t.core.users.update((await t.core.users.create({ name: 'Own', email: 'own@example.com', bio: null })).id, { name: 'Own 2' });
+    await sql.query("UPDATE users SET bio = 'outside' WHERE id = ?", [user.id]);
+    await pollUntil('both counted', () => {
+      const { api, outOfBand } = t.core.follower!.status().applied;
+      return api >= before.api + 2 && outOfBand >= before.outOfBand + 1;
+    });
+    expect((await read(user.id)).row).toMatchObject({ bio: 'outside', version: 3 });
+  });
+
+  it('stores a position past every change it applied, and reports itself caught up', async () => {
+    const sequence = (gtid: string) => Number(gtid.split('-').at(-1));
+    await sql.query("INSERT INTO users (name, email) VALUES ('Last', 'last@example.com')");
+    // The GTID of this session's last transaction: the write just made.
+    const [[{ written }]] = (await sql.query('SELECT @@last_gtid AS written')) as unknown as [[{ written: string }]];
+    const stored = await pollUntil('the stored position to pass the write', async () => {
+      const [[row]] = (await sql.query('SELECT gtid, binlog_file AS file, instance FROM change_follower_checkpoints')) as unknown as [
+        [{ gtid: string; file: string; instance: string }],
+      ];
+      return sequence(row.gtid) >= sequence(written) && row;
+    });
+    expect(stored).toMatchObject({ file: expect.stringMatching(/^binlog\.\d+$/), instance: 'test-instance' });
+    // Storing the position is a transaction too; the follower sees it and is caught up with the server.
+    await pollUntil('caught up', () => t.core.follower!.status().lagSeconds === 0);
+  });
+
+});
