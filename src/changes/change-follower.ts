@@ -51,6 +51,8 @@ export interface FollowerStatus {
   lagSeconds: number | null;
   /** Row changes applied since start, by whose they were. */
   applied: { api: number; outOfBand: number };
+  /** Row changes received from the binlog and not yet applied (at most about maxQueued: past it, reading pauses). */
+  backlog: number;
 }
 
 const DEFAULTS: SessionSettings = { batchSize: 1_000, maxQueued: 20_000, checkpointEveryMs: 200 };
@@ -73,7 +75,7 @@ export class ChangeFollower {
   private readonly applier: ChangeApplier;
   private readonly metrics: FollowerMetrics;
   private readonly settings: SessionSettings & ChangeFollowerSettings;
-  private current: FollowerStatus = { state: 'starting', problems: [], lastError: null, checkpoint: null, lagSeconds: null, applied: { api: 0, outOfBand: 0 } };
+  private current: FollowerStatus = { state: 'starting', problems: [], lastError: null, checkpoint: null, lagSeconds: null, applied: { api: 0, outOfBand: 0 }, backlog: 0 };
   private session: FollowSession | undefined;
   private running: Promise<void> | undefined;
   private stopping = new AbortController();
@@ -104,7 +106,7 @@ export class ChangeFollower {
   }
 
   status(): FollowerStatus {
-    return { ...this.current, problems: [...this.current.problems], applied: { ...this.current.applied } };
+    return { ...this.current, problems: [...this.current.problems], applied: { ...this.current.applied }, backlog: this.session?.backlog ?? 0 };
   }
 
   private async run(): Promise<void> {

@@ -95,6 +95,11 @@ export class FollowSession {
     await this.saveIfUnsaved();
   }
 
+  /** Row changes received and not yet applied. */
+  get backlog(): number {
+    return this.queued;
+  }
+
   stop(): void {
     this.stopped = true;
     this.wake?.();
