@@ -82,6 +82,7 @@ export class ChangeFollower {
   private warnedOff = '';
   private mariadb = true;
   private lastCommitAtMs = 0;
+  private checkedAt = 0;
 
   constructor(private readonly deps: ChangeFollowerDeps) {
     this.settings = { ...DEFAULTS, ...deps.settings };
@@ -130,7 +131,11 @@ export class ChangeFollower {
 
   /** One round: checks the server, takes the lease if free, and follows until the session ends. */
   private async attempt(): Promise<'off' | 'standby' | 'followed'> {
-    const problems = await this.problems();
+    // A standby asks only for the lease each poll; the server's settings are checked
+    // again every ten polls (they change only by an operator's hand), and before
+    // following, so a follower never starts on a server it cannot follow.
+    const due = this.checkedAt === 0 || Date.now() - this.checkedAt >= this.settings.leasePollMs * 10;
+    const problems = due ? await this.problems() : this.current.problems;
     if (problems.length > 0) {
       this.goOff(problems);
       await this.lease.release();
@@ -141,6 +146,12 @@ export class ChangeFollower {
       this.current.state = 'standby';
       this.current.lagSeconds = null;
       return 'standby';
+    }
+    const found = due ? [] : await this.problems();
+    if (found.length > 0) {
+      this.goOff(found);
+      await this.lease.release();
+      return 'off';
     }
     await this.follow();
     return 'followed';
@@ -235,6 +246,7 @@ export class ChangeFollower {
   }
 
   private async problems(): Promise<string[]> {
+    this.checkedAt = Date.now();
     const session = await this.connect();
     try {
       const { problems, mariadb } = await binlogProblems(session);

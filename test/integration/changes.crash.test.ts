@@ -112,7 +112,7 @@ describe('the follower SIGKILLed mid-stream', () => {
       const values = await redis.mget(...touchedKeys);
       return touchedKeys.filter((key, i) => {
         const raw = values[i];
-        return raw === null || decodeEnvelope(raw)?.version !== inMysql.get(key);
+        return raw === null || raw === undefined || decodeEnvelope(raw)?.version !== inMysql.get(key);
       });
     };
     await pollUntil('every key at MySQL’s version', async () => (await behind()).length === 0, 20_000).catch(async (err) => {
