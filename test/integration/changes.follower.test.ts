@@ -78,6 +78,32 @@ describe('the change follower', () => {
     expect((await read(user.id)).row).toMatchObject({ bio: 'outside', version: 3 });
   });
 
+  it('brings to the cache a committed API write whose own cache write never happened', async () => {
+    // A writer frozen between COMMIT and its cache write, as a process stalled there would be.
+    let frozen = false;
+    const database = await createTestDatabase(server.serverUrl);
+    const stalled = await createTestCore({
+      database,
+      changes: {},
+      hooks: { afterCommit: () => (frozen ? new Promise<void>(() => {}) : undefined) },
+    });
+    try {
+      await pollUntil('following', () => stalled.core.follower!.status().state === 'following');
+      const user = await stalled.core.users.create({ name: 'Stalled', email: 'stalled@example.com', bio: null });
+      frozen = true;
+      void stalled.core.users.update(user.id, { name: 'Committed, never cached by its writer' });
+      await pollUntil('the follower to cache it', async () => {
+        const raw = await stalled.redis.get(`${stalled.settings.keyPrefix}user:${user.id}`);
+        return raw !== null && decodeEnvelope(raw)?.version === 2;
+      });
+      expect((await stalled.core.users.load([user.id]))[0]).toMatchObject({ name: 'Committed, never cached by its writer', version: 2 });
+    } finally {
+      frozen = false;
+      await stalled.close();
+      await database.drop();
+    }
+  });
+
   it('stores a position past every change it applied, and reports itself caught up', async () => {
     const sequence = (gtid: string) => Number(gtid.split('-').at(-1));
     await sql.query("INSERT INTO users (name, email) VALUES ('Last', 'last@example.com')");
