@@ -4,6 +4,7 @@ import type { MySqlDeadlines } from './db/deadlines';
 import type { WebSocketLimits } from './graphql/websocket-bounds';
 import type { AbandonedWriteSettings } from './failures/abandoned-writes';
 import type { BreakerSettings } from './cache/circuit-breaker';
+import type { ChangeFollowerDeps, ChangeFollowerSettings } from './changes/change-follower';
 import type { RedisNode } from './cache/client';
 import type { RepairSettings } from './failures/repair-worker';
 import { ENTITY_NAMES } from './entities';
@@ -11,6 +12,12 @@ import type { CachePolicy, CacheSettings } from './writethrough/settings';
 
 // The core's settings types are the core's own; the configuration fills them in.
 export type { BreakerSettings, CachePolicy, CacheSettings, RedisNode, RepairSettings };
+
+/** The change follower's connection and settings (changes/change-follower.ts), as the core takes them. */
+export interface ChangeFollowerConfig {
+  connection: ChangeFollowerDeps['connection'];
+  settings: ChangeFollowerSettings;
+}
 
 /**
  * Every setting the service reads, with its default. Pure: it reads only the `env`
@@ -69,6 +76,11 @@ const schema = z
         message: 'must be a comma-separated list of URLs starting with mysql:// or mariadb://',
       })
       .optional(),
+    CHANGE_FOLLOWER: z.enum(['auto', 'off'], { message: 'must be auto or off' }).default('auto'),
+    CHANGE_FOLLOWER_MYSQL_URL: url(['mysql:', 'mariadb:']).optional(),
+    // A replica's server_id: 1 to 2^32 - 1, and unlike every other replica's of the server.
+    CHANGE_FOLLOWER_SERVER_ID: intIn(1, 4_294_967_295).default(4_170_000_001),
+    CHANGE_FOLLOWER_LEASE_POLL_MS: intIn(10, 600_000).default(1_000),
     REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
     REDIS_COMMAND_TIMEOUT_MS: intIn(10, 60_000).default(250),
     REDIS_CLUSTER_NODES: z
@@ -143,6 +155,11 @@ const schema = z
     path: ['AUTO_START_SERVICES'],
     message: 'cannot start a Redis Cluster: start the cluster yourself, or unset REDIS_CLUSTER_NODES',
   })
+  // The follower filters the binlog by MYSQL_URL's database name: another one would follow nothing.
+  .refine((c) => c.CHANGE_FOLLOWER_MYSQL_URL === undefined || [databaseOf(c.MYSQL_URL), ''].includes(databaseOf(c.CHANGE_FOLLOWER_MYSQL_URL)), {
+    path: ['CHANGE_FOLLOWER_MYSQL_URL'],
+    message: "must name MYSQL_URL's database, or none",
+  })
   .refine((c) => c.MYSQL_STATEMENT_TIMEOUT_MS <= c.MYSQL_TRANSACTION_TIMEOUT_MS, {
     path: ['MYSQL_TRANSACTION_TIMEOUT_MS'],
     message: 'must be at least MYSQL_STATEMENT_TIMEOUT_MS',
@@ -203,6 +220,12 @@ export interface Config {
   intents: AbandonedWriteSettings | undefined;
   /** How often each instance reads new failure events from MySQL for its subscribers. */
   failureFeedPollMs: number;
+  /**
+   * The change follower (CHANGE_FOLLOWER=auto): it follows MYSQL_URL's database in the
+   * binlog, read as CHANGE_FOLLOWER_MYSQL_URL's user, when the server allows (else it
+   * warns once and reports itself off). Undefined: CHANGE_FOLLOWER=off, no follower.
+   */
+  changeFollower: ChangeFollowerConfig | undefined;
   auth: AuthSettings;
   graphql: GraphQLSettings;
   http: HttpSettings;
@@ -360,6 +383,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
     failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
+    changeFollower:
+      e.CHANGE_FOLLOWER === 'off'
+        ? undefined
+        : {
+            // An explicit database wins over the URL's (mysql2): always MYSQL_URL's.
+            connection: { uri: e.CHANGE_FOLLOWER_MYSQL_URL ?? e.MYSQL_URL, database: databaseOf(e.MYSQL_URL) },
+            settings: { serverId: e.CHANGE_FOLLOWER_SERVER_ID, leasePollMs: e.CHANGE_FOLLOWER_LEASE_POLL_MS },
+          },
     intents: e.WRITE_INTENTS ? { graceMs: e.WRITE_INTENT_GRACE_MS, intervalMs: e.WRITE_INTENT_SWEEP_MS, batchSize: 1_000 } : undefined,
     auth: {
       secret: e.JWT_SECRET,
@@ -390,6 +421,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     explorer: e.GRAPHQL_EXPLORER ?? e.NODE_ENV !== 'production',
   };
+}
+
+/** The database a mysql:// URL names ('' for none), as mysql2 reads it. */
+function databaseOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
 }
 
 /** `host:port` (an IPv6 host in brackets: `[::1]:7000`); undefined if it is not one. */

@@ -56,7 +56,9 @@ async function main(): Promise<void> {
   if (redisProblem) logger.warn(redisProblem);
 
   const observability = createObservability();
-  const core = createCore({ db, ...(replicas ? { replicas } : {}), redis, logger, metrics: observability.coreMetrics, ...coreSettings(config) });
+  // The change follower gets this logger: when the binlog cannot be followed it warns once, naming the settings to turn on.
+  const changes = config.changeFollower ? { changes: { ...config.changeFollower, metrics: observability.followerMetrics } } : {};
+  const core = createCore({ db, ...(replicas ? { replicas } : {}), redis, logger, metrics: observability.coreMetrics, ...coreSettings(config), ...changes });
   await core.start();
   if (config.seedDemoData) await seedDemoData(core, logger);
 

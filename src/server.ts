@@ -36,7 +36,7 @@ import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
 import type { GraphQLMetrics } from './metrics/prometheus';
-import type { ReadinessChecks, StatusReport } from './metrics/status';
+import { followerReadiness, type ReadinessChecks, type StatusReport } from './metrics/status';
 import type { Registry } from 'prom-client';
 
 export interface ServerDeps {
@@ -179,6 +179,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     pages: {
       ...operationalRoutes({
         readiness: deps.readiness,
+        degraded: () => followerReadiness(deps.core.follower?.status()),
         registry: deps.observability.registry,
         authorizeMetrics: metricsAccess({ ...deps.http.metrics, verifyToken: deps.verifyToken }),
       }),

@@ -83,6 +83,8 @@ export class ChangeFollower {
   private mariadb = true;
   private lastCommitAtMs = 0;
   private checkedAt = 0;
+  /** The settings check's session while it runs, so that stop() can close it. */
+  private probe: mysql.Connection | undefined;
 
   constructor(private readonly deps: ChangeFollowerDeps) {
     this.settings = { ...DEFAULTS, ...deps.settings };
@@ -101,8 +103,12 @@ export class ChangeFollower {
   async stop(): Promise<void> {
     this.stopping.abort();
     this.session?.stop();
-    await this.running;
+    // Closing the sessions first fails any query still waiting on them (a MySQL that
+    // stopped answering), so the loop below ends at once.
+    this.probe?.destroy();
     await this.lease.release();
+    await this.running;
+    await this.lease.release(); // one the last round may have opened meanwhile
     this.current.state = 'stopped';
   }
 
@@ -142,11 +148,13 @@ export class ChangeFollower {
       return 'off';
     }
     this.current.problems = [];
+    if (this.stopping.signal.aborted) return 'standby';
     if (!(await this.lease.tryAcquire())) {
       this.current.state = 'standby';
       this.current.lagSeconds = null;
       return 'standby';
     }
+    if (this.stopping.signal.aborted) return 'standby';
     const found = due ? [] : await this.problems();
     if (found.length > 0) {
       this.goOff(found);
@@ -248,12 +256,14 @@ export class ChangeFollower {
   private async problems(): Promise<string[]> {
     this.checkedAt = Date.now();
     const session = await this.connect();
+    this.probe = session;
     try {
       const { problems, mariadb } = await binlogProblems(session);
       this.mariadb = mariadb;
       return problems;
     } finally {
-      await session.end().catch(() => session.destroy());
+      this.probe = undefined;
+      session.destroy();
     }
   }
 

@@ -13,10 +13,13 @@ export function createObservability() {
   const prometheus = createPrometheusMetrics({
     backlog: async () => (core ? core.failureLog.countUnrepaired() : 0),
     breakerState: () => core?.circuit?.state,
+    followerState: () => core?.follower?.status().state,
   });
   return {
     /** For createCore({ metrics }). */
     coreMetrics: fanOut(prometheus.core, stats),
+    /** For createCore({ changes: { metrics } }), when there is a change follower. */
+    followerMetrics: prometheus.follower,
     /** For startServer({ observability }), once the core exists. */
     bind(boundCore: Core, readiness: ReadinessChecks, instance: string) {
       core = boundCore;

@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionObserver } from '../graphql/compiled-execution';
+import type { FollowerState } from '../changes/change-follower';
+import type { FollowerMetrics } from '../changes/follower-metrics';
 import type { CoreMetrics } from '../writethrough/core-metrics';
 
 /** Seconds: from a warm MGET (~0.1 ms) to a command timeout. */
@@ -11,7 +13,21 @@ export interface Gauges {
   backlog(): Promise<number>;
   /** 'closed' | 'halfOpen' | 'open', or undefined without a breaker. */
   breakerState(): string | undefined;
+  /** The change follower's state, or undefined without one. */
+  followerState(): FollowerState | undefined;
 }
+
+/** Every state the follower gauge reports (a Record, so that a new FollowerState cannot be missed); none: no follower. */
+const FOLLOWER_STATES = Object.keys({
+  none: 0,
+  starting: 0,
+  off: 0,
+  standby: 0,
+  following: 0,
+  resyncing: 0,
+  retrying: 0,
+  stopped: 0,
+} satisfies Record<FollowerState | 'none', 0>);
 
 export interface GraphQLMetrics {
   operation(name: string, outcome: 'ok' | 'error', seconds: number): void;
@@ -39,7 +55,21 @@ export function createPrometheusMetrics(gauges: Gauges) {
     executions: new Counter({ name: 'throughline_graphql_executions_total', help: 'Operations run with GRAPHQL_EXECUTOR=jit, by how: jit (compiled) or standard (on graphql-js: not compiled yet, or not compilable). Nothing is counted with GRAPHQL_EXECUTOR=standard.', labelNames: ['executor'], registers: [registry] }),
     compiled: new Gauge({ name: 'throughline_graphql_compiled_operations', help: 'Compiled operations kept in the executor cache (at most GRAPHQL_JIT_CACHE_SIZE).', registers: [registry] }),
     operations: new Histogram({ name: 'throughline_graphql_operation_seconds', help: 'GraphQL operations by name and outcome.', labelNames: ['operation', 'outcome'], buckets: REQUEST_BUCKETS, registers: [registry] }),
+    applied: new Counter({ name: 'throughline_changes_applied_total', help: "Row changes the change follower applied to the cache from the binlog, by entity and source: api (the service's own writes, already written through) or out_of_band (written behind the API).", labelNames: ['entity', 'source'], registers: [registry] }),
+    lag: new Gauge({ name: 'throughline_change_follower_lag_seconds', help: "How far behind MySQL's binlog the cache is, as the following instance measures it (0 when caught up).", registers: [registry] }),
+    position: new Gauge({ name: 'throughline_change_follower_position', help: 'The binlog offset the change follower has applied up to, in the file of the label.', labelNames: ['file'], registers: [registry] }),
+    resyncs: new Counter({ name: 'throughline_change_follower_resyncs_total', help: 'Full re-syncs of the followed tables, after the stored binlog position was purged from the server.', registers: [registry] }),
   };
+  new Gauge({
+    name: 'throughline_change_follower_state',
+    help: "The change follower's state: 1 for the current one, 0 for the others (none: no follower configured; off: the binlog cannot be followed; standby: another instance follows).",
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const current = gauges.followerState() ?? 'none';
+      for (const state of FOLLOWER_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'throughline_write_through_backlog',
     help: 'Failed cache writes not yet repaired, on all instances.',
@@ -78,7 +108,21 @@ export function createPrometheusMetrics(gauges: Gauges) {
       compiled: (count) => m.compiled.set(count),
     },
   };
-  return { registry, core, graphql };
+  let positionFile: string | undefined;
+  const follower: FollowerMetrics = {
+    changesApplied: (entity, source, count) => {
+      if (count > 0) m.applied.inc({ entity, source }, count);
+    },
+    lagSeconds: (seconds) => m.lag.set(seconds),
+    position: (file, position) => {
+      // One series: the file the follower is in now.
+      if (file !== positionFile) m.position.reset();
+      positionFile = file;
+      m.position.set({ file }, position);
+    },
+    resync: () => m.resyncs.inc(),
+  };
+  return { registry, core, graphql, follower };
 }
 
 export type PrometheusMetrics = ReturnType<typeof createPrometheusMetrics>;

@@ -1,3 +1,4 @@
+import type { FollowerStatus } from '../changes/change-follower';
 import type { Core } from '../core';
 import type { CacheStats, StatsSnapshot } from './cache-stats';
 
@@ -11,6 +12,49 @@ export interface StatusReport extends StatsSnapshot {
   redis: string;
   mysql: string;
   lastEventId: string;
+  /** The change follower, as this instance sees it; null without one (CHANGE_FOLLOWER=off). */
+  changeFollower: ChangeFollowerReport | null;
+}
+
+/** `cacheStatus.changeFollower` and the /monitor page's follower card. */
+export interface ChangeFollowerReport {
+  state: string;
+  /** Why it is off, each with the setting to turn on. */
+  problems: string[];
+  lastError: string | null;
+  lagSeconds: number | null;
+  appliedApi: number;
+  appliedOutOfBand: number;
+  gtid: string | null;
+  binlogFile: string | null;
+  binlogPosition: number | null;
+}
+
+export function followerReport(status: FollowerStatus): ChangeFollowerReport {
+  return {
+    state: status.state,
+    problems: status.problems,
+    lastError: status.lastError,
+    lagSeconds: status.lagSeconds,
+    appliedApi: status.applied.api,
+    appliedOutOfBand: status.applied.outOfBand,
+    gtid: status.checkpoint?.gtid ?? null,
+    binlogFile: status.checkpoint?.file ?? null,
+    binlogPosition: status.checkpoint?.position ?? null,
+  };
+}
+
+/**
+ * What /readyz adds for the change follower: nothing without one; 'ok'; or, while it is
+ * off (the binlog cannot be followed) or retrying after a failure, 'degraded: …'. Never
+ * a reason to take the instance out of service: reads and writes are as correct without
+ * it (only rows changed behind the API wait for their TTL).
+ */
+export function followerReadiness(status: FollowerStatus | undefined): Record<string, string> {
+  if (!status) return {};
+  if (status.state === 'off') return { changeFollower: `degraded: off: ${status.problems.join('; ')}` };
+  if (status.state === 'retrying') return { changeFollower: `degraded: retrying: ${status.lastError ?? 'a failure'}` };
+  return { changeFollower: 'ok' };
 }
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
@@ -54,6 +98,7 @@ export function statusReporter(deps: { core: Core; stats: CacheStats; readiness:
       redis: ready.redis ?? 'unknown',
       mysql: ready.mysql ?? 'unknown',
       lastEventId: String(lastEventId),
+      changeFollower: deps.core.follower ? followerReport(deps.core.follower.status()) : null,
       ...deps.stats.snapshot(),
     };
   };

@@ -140,7 +140,8 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     instanceId: options.instanceId ?? 'test-instance',
     logger: options.logger ?? silentLogger,
     ...(options.hooks ? { hooks: options.hooks } : {}),
-    ...(options.changes ? { changes: followerOf(database, options.changes) } : {}),
+    // Into the test's /metrics, as main.ts wires it, unless the test listens itself.
+    ...(options.changes ? { changes: followerOf(database, { metrics: observability.followerMetrics, ...options.changes }) } : {}),
   });
   await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false, sweepIntents: options.sweepIntents ?? options.repairs ?? false });
   let lastQuestions: number | undefined;

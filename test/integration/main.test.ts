@@ -42,10 +42,19 @@ describe('the service process', () => {
       },
     });
 
+    // The shared server has no binary log: the change follower (CHANGE_FOLLOWER=auto)
+    // warns once, naming what to turn on, and the service serves regardless, ready.
+    const off = await service.waitForLog((log) => String(log.msg).startsWith('the change follower is off'));
+    expect(off).toMatchObject({ level: 40, msg: expect.stringContaining('--log-bin'), problems: [expect.stringContaining('--log-bin')] });
+    const ready = await fetch(new URL('/readyz', url));
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ mysql: 'ok', redis: 'ok', changeFollower: expect.stringMatching(/^degraded: off: /) });
+
     service.child.kill('SIGTERM');
     const { code } = await service.exited;
     expect(code).toBe(0);
     expect(service.logs).toContainEqual(expect.objectContaining({ msg: 'stopped' }));
+    expect(service.logs.filter((log) => String(log.msg).startsWith('the change follower is off'))).toHaveLength(1);
   });
 
   it('creates and migrates a database with npm run db:migrate, and does nothing the second time', async () => {

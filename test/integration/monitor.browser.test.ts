@@ -139,6 +139,9 @@ describe.skipIf(!haveChromium)('GET /monitor in Chromium', () => {
     expect(page.url()).toBe(`${base}/monitor`); // the token is gone from the address bar
     await page.locator('#no-failures').waitFor();
     await page.locator('#redis-dot.ok').waitFor();
+    // This server has no change follower (its card is filled in by the same render as Redis's).
+    expect(await page.locator('#follower').textContent()).toBe('none');
+    expect(await page.locator('#follower-numbers').textContent()).toBe('not configured (CHANGE_FOLLOWER=off)');
 
     const user = await createUser();
     // Some reads for the hit-ratio chart: a hit (the create wrote the key through) and a miss.

@@ -146,6 +146,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MYSQL_URL: 'postgres://app:hunter2@db/x' })).not.toThrow(/hunter2/);
   });
 
+  it("follows MYSQL_URL's database in the binlog unless CHANGE_FOLLOWER=off, as CHANGE_FOLLOWER_MYSQL_URL's user if given", () => {
+    expect(loadConfig({}).changeFollower).toEqual({
+      connection: { uri: 'mysql://root@127.0.0.1:3306/throughline', database: 'throughline' },
+      settings: { serverId: 4_170_000_001, leasePollMs: 1_000 },
+    });
+    expect(loadConfig({ CHANGE_FOLLOWER: 'off' }).changeFollower).toBeUndefined();
+    const mysql = { MYSQL_URL: 'mysql://app:pw@db:3306/prod' };
+    for (const uri of ['mysql://repl:pw@db:3306', 'mysql://repl:pw@db:3306/prod']) {
+      expect(loadConfig({ ...mysql, CHANGE_FOLLOWER_MYSQL_URL: uri, CHANGE_FOLLOWER_SERVER_ID: '7', CHANGE_FOLLOWER_LEASE_POLL_MS: '250' }).changeFollower).toEqual({
+        connection: { uri, database: 'prod' },
+        settings: { serverId: 7, leasePollMs: 250 },
+      });
+    }
+    expect(() => loadConfig({ CHANGE_FOLLOWER: 'on' })).toThrow(/^Invalid configuration: CHANGE_FOLLOWER must be auto or off \(got "on"\)$/);
+    expect(() => loadConfig({ CHANGE_FOLLOWER_SERVER_ID: '0' })).toThrow(/CHANGE_FOLLOWER_SERVER_ID must be at least 1/);
+    expect(() => loadConfig({ CHANGE_FOLLOWER_SERVER_ID: '4294967296' })).toThrow(/CHANGE_FOLLOWER_SERVER_ID must be at most 4294967295/);
+    const other = () => loadConfig({ ...mysql, CHANGE_FOLLOWER_MYSQL_URL: 'mysql://repl:hunter2@db:3306/other' });
+    expect(other).toThrow(`CHANGE_FOLLOWER_MYSQL_URL must name MYSQL_URL's database, or none (got "mysql://repl:***@db:3306/other")`);
+    expect(other).not.toThrow(/hunter2/);
+  });
+
   it('refuses a Redis timeout too long for the tombstone TTL to cover', () => {
     expect(() => loadConfig({ TOMBSTONE_TTL_SECONDS: '2', REDIS_COMMAND_TIMEOUT_MS: '1000' })).toThrow(
       /REDIS_COMMAND_TIMEOUT_MS must be at most a quarter of TOMBSTONE_TTL_SECONDS/,

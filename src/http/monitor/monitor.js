@@ -369,6 +369,7 @@
     backlog.className = st.backlog !== 0 ? 'warn' : '';
     $('hit-ratio').textContent = st.hitRatio == null ? '—' : percent(st.hitRatio);
     $('last-repair').textContent = st.lastRepairAt ? clock(new Date(st.lastRepairAt)) : 'none yet';
+    renderFollower(st.changeFollower);
     document.title = st.backlog > 0 ? `(${st.backlog}) Throughline monitor` : 'Throughline monitor';
 
     const ratios = st.series.map((b) => (b.hits + b.misses > 0 ? b.hits / (b.hits + b.misses) : null));
@@ -387,6 +388,28 @@
     $('latency-scale').textContent = `top: ${ceiling} ms`;
 
     $('updated').textContent = `Updated ${clock(new Date())} · every ${POLL_MS / 1000} s · charts: this instance, 10-second buckets`;
+  }
+
+  /** The change follower: its state; why it is off or what last failed; its lag and what it applied. */
+  function renderFollower(f) {
+    const state = $('follower');
+    const detail = $('follower-detail');
+    const numbers = $('follower-numbers');
+    if (!f) {
+      state.textContent = 'none';
+      state.className = '';
+      detail.textContent = '';
+      numbers.textContent = 'not configured (CHANGE_FOLLOWER=off)';
+      return;
+    }
+    state.textContent = f.state;
+    state.className = f.state === 'retrying' ? 'bad' : f.state === 'off' ? 'warn' : '';
+    const why = f.state === 'off' ? f.problems.join('; ') : f.lastError || '';
+    detail.textContent = why;
+    detail.title = why;
+    const lag = f.lagSeconds == null ? '' : `lag ${f.lagSeconds.toFixed(1)} s · `;
+    numbers.textContent = `${lag}applied ${f.appliedOutOfBand} out of band, ${f.appliedApi} from the API`;
+    numbers.title = 'Row changes applied from the binlog since this instance started: made behind the API, and the service’s own (already written through)';
   }
 
   function health(name, text) {

@@ -33,6 +33,39 @@ export class CacheStatusSample {
   failures!: number;
 }
 
+@ObjectType({ description: "The change follower (the binlog follower that writes changes made behind the API through the cache), as this instance sees it.", simpleResolvers: true })
+export class ChangeFollowerStatus {
+  @Field(() => String, {
+    description:
+      "'starting', 'following' (this instance follows), 'standby' (another one does), 'resyncing' (its position was purged: re-reading every followed table), 'retrying' (after a failure: see lastError), 'off' (the binlog cannot be followed: see problems) or 'stopped'.",
+  })
+  state!: string;
+
+  @Field(() => [String], { description: 'Why it is off, each with the setting to turn on; empty otherwise.' })
+  problems!: string[];
+
+  @Field(() => String, { nullable: true, description: 'The last failure while following, until the next success.' })
+  lastError!: string | null;
+
+  @Field(() => Float, { nullable: true, description: 'Seconds behind the binlog (0 when caught up); null when this instance is not following.' })
+  lagSeconds!: number | null;
+
+  @Field(() => Int, { description: "Row changes applied since start that were the service's own writes (already written through)." })
+  appliedApi!: number;
+
+  @Field(() => Int, { description: 'Row changes applied since start that were made behind the API.' })
+  appliedOutOfBand!: number;
+
+  @Field(() => String, { nullable: true, description: 'The GTID position applied up to (what a restart resumes from).' })
+  gtid!: string | null;
+
+  @Field(() => String, { nullable: true })
+  binlogFile!: string | null;
+
+  @Field(() => Float, { nullable: true, description: 'The offset in binlogFile applied up to.' })
+  binlogPosition!: number | null;
+}
+
 @ObjectType({ description: 'How the cache is doing, as seen from this instance.', simpleResolvers: true })
 export class CacheStatus {
   @Field(() => String)
@@ -64,4 +97,7 @@ export class CacheStatus {
 
   @Field(() => [CacheStatusSample], { description: 'The last ten minutes, in ten-second buckets, oldest first.' })
   series!: CacheStatusSample[];
+
+  @Field(() => ChangeFollowerStatus, { nullable: true, description: 'The change follower; null when none is configured (CHANGE_FOLLOWER=off).' })
+  changeFollower!: ChangeFollowerStatus | null;
 }
