@@ -1,7 +1,8 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope } from '../../src/cache/envelope';
-import { startBinlogMariadb, type BinlogMariadb } from '../helpers/binlog-mariadb';
+import type { BinlogMariadb } from '../helpers/binlog-mariadb';
+import { startFollowingCore, type FollowingCore } from '../helpers/following-core';
 import { createTestCore, type TestCore } from '../helpers/core';
 import { createTestDatabase } from '../helpers/database';
 import { pollUntil } from '../helpers/poll';
@@ -9,22 +10,17 @@ import { startPrivateRedis } from '../helpers/redis-server';
 
 /** A bulk UPDATE by SQL: the follower keeps up, and its memory stays bounded. */
 const ROWS = Number(process.env.BULK_ROWS ?? 100_000);
+let following: FollowingCore;
 let server: BinlogMariadb;
 let t: TestCore;
 let sql: mysql.Connection;
 
 beforeAll(async () => {
-  server = await startBinlogMariadb();
-  const database = await createTestDatabase(server.serverUrl);
-  t = await createTestCore({ database, changes: process.env.BULK_MAX_QUEUED ? { maxQueued: Number(process.env.BULK_MAX_QUEUED) } : {} });
-  sql = await mysql.createConnection(database.url);
-  await pollUntil('following', () => t.core.follower!.status().state === 'following');
+  following = await startFollowingCore({ changes: process.env.BULK_MAX_QUEUED ? { maxQueued: Number(process.env.BULK_MAX_QUEUED) } : {} });
+  ({ server, t, sql } = following);
 }, 60_000);
 afterAll(async () => {
-  await sql?.end();
-  await t?.close();
-  await t?.database.drop();
-  await server?.dispose();
+  await following?.close();
 });
 
 /** Runs `work` while sampling the heap; the largest growth over the start, in MB. */

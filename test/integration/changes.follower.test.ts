@@ -1,7 +1,8 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope } from '../../src/cache/envelope';
-import { startBinlogMariadb, type BinlogMariadb } from '../helpers/binlog-mariadb';
+import type { BinlogMariadb } from '../helpers/binlog-mariadb';
+import { startFollowingCore, type FollowingCore } from '../helpers/following-core';
 import { createTestCore, type TestCore } from '../helpers/core';
 import { createTestDatabase } from '../helpers/database';
 import { pollUntil } from '../helpers/poll';
@@ -10,23 +11,18 @@ import { pollUntil } from '../helpers/poll';
  * The change follower against a private MariaDB with its binlog on: rows changed
  * behind the API, by plain SQL on a connection of the test's own, reach the cache.
  */
+let following: FollowingCore;
 let server: BinlogMariadb;
 let t: TestCore;
 let sql: mysql.Connection;
 
 beforeAll(async () => {
-  server = await startBinlogMariadb();
-  const database = await createTestDatabase(server.serverUrl);
-  t = await createTestCore({ database, changes: {} });
-  sql = await mysql.createConnection(database.url);
-  await pollUntil('the follower to follow', () => t.core.follower!.status().state === 'following');
+  following = await startFollowingCore();
+  ({ server, t, sql } = following);
 }, 60_000);
 
 afterAll(async () => {
-  await sql?.end();
-  await t?.close();
-  await t?.database.drop();
-  await server?.dispose();
+  await following?.close();
 });
 
 const key = (entity: string, id: number) => `${t.settings.keyPrefix}${entity}:${id}`;

@@ -1,9 +1,8 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope } from '../../src/cache/envelope';
-import { startBinlogMariadb, type BinlogMariadb } from '../helpers/binlog-mariadb';
-import { createTestCore, type TestCore } from '../helpers/core';
-import { createTestDatabase } from '../helpers/database';
+import { startFollowingCore, type FollowingCore } from '../helpers/following-core';
+import type { TestCore } from '../helpers/core';
 import { pollUntil } from '../helpers/poll';
 
 /**
@@ -20,19 +19,15 @@ const BOUND_MS = 1_000;
 /** HISTORY_FOLLOWER=off runs the same history with no follower, to see what the checker finds then. */
 const FOLLOW = process.env.HISTORY_FOLLOWER !== 'off';
 
-let server: BinlogMariadb;
+let following: FollowingCore;
 let t: TestCore;
 
 beforeAll(async () => {
-  server = await startBinlogMariadb();
-  const database = await createTestDatabase(server.serverUrl);
-  t = await createTestCore({ database, poolSize: 8, ...(FOLLOW ? { changes: {} } : {}) });
-  if (FOLLOW) await pollUntil('following', () => t.core.follower!.status().state === 'following');
+  following = await startFollowingCore({ poolSize: 8, changes: FOLLOW ? {} : undefined });
+  t = following.t;
 }, 60_000);
 afterAll(async () => {
-  await t?.close();
-  await t?.database.drop();
-  await server?.dispose();
+  await following?.close();
 });
 
 interface Write {
