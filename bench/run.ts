@@ -8,16 +8,19 @@
  * references a user would build instead (bench/references/server.ts: Apollo's bare
  * standalone server, a plain Apollo + DataLoader + mysql2 peer, and Apollo's response
  * cache over the peer), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
- * server); seeds and warms them, runs the eight scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
+ * server), and for scenario 8 a private MariaDB with a binlog (lib/binlog-mysql.ts)
+ * and two write-through services on it, the change follower on and off; seeds and
+ * warms them, runs the nine scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
  * bench/results.svg, bench/results-executors.svg and bench/results-cluster.svg.
- * Everything it started is stopped (by PID), the cluster's directory removed and the
- * database dropped at the end, or on Ctrl-C.
+ * Everything it started is stopped (by PID), the cluster's and the private MariaDB's
+ * directories removed and the database dropped at the end, or on Ctrl-C.
  *
  * `npm run bench -- 1 3` runs only those scenarios (and writes no report files).
  * BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS (the load
  * runs), BENCH_EXECUTOR_ROUNDS (scenario 6's rounds; default 3, or BENCH_ROUNDS if
  * fewer), BENCH_CLUSTER_ROUNDS (scenario 7's; the same default), BENCH_POST_WRITE_M,
- * BENCH_USERS and BENCH_CHUNK change the plan.
+ * BENCH_USERS, BENCH_CHUNK, BENCH_FOLLOWER_SAMPLES and BENCH_FOLLOWER_ROWS (scenario
+ * 8's out-of-band UPDATEs timed, 300, and its bulk UPDATE's rows, 100,000) change the plan.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -28,6 +31,7 @@ import { LOAD_PLAN } from './lib/plan';
 import { printScenario, writeReport, type ScenarioResult } from './lib/report';
 import { setUp, type Bench } from './lib/setup';
 import { fmt } from './lib/stats';
+import { changeFollowerScenario } from './scenarios/change-follower';
 import { CLUSTER_VARIANTS, clusterScenario } from './scenarios/cluster';
 import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
 import { postWrite } from './scenarios/post-write';
@@ -56,6 +60,8 @@ const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promi
   { id: '0', title: 'Against what a user would build instead', run: (b) => references(b, printRun) },
   { id: '4', title: 'Write overhead', run: (b) => writeOverhead(b, printRun) },
   { id: '5', title: 'Warm-up and memory', run: warmUp },
+  // On a private MariaDB with a binlog (started only when it is selected), with services of its own.
+  { id: '8', title: 'Change follower', run: (b) => changeFollowerScenario(b, printRun) },
 ];
 
 async function main(): Promise<void> {

@@ -35,6 +35,12 @@ export interface Bench extends Servers {
    * plain policy's (or the floor's) process when the key names the default executor.
    */
   variant(key: VariantKey): BenchProcess;
+  /**
+   * Has tearDown (at the end, or on Ctrl-C) run `stop` first: for what a scenario
+   * starts of its own (scenario 8's private MariaDB). `stop` may have run already
+   * (the scenario's own finally), so it must be safe to call twice.
+   */
+  defer(stop: () => Promise<void>): void;
   /** Stops every process the bench started (by PID), drops the database; the private Redis (and cluster) goes with its keys. */
   tearDown(): Promise<void>;
 }
@@ -103,9 +109,12 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
   const clusterStarting = options.cluster ? startBenchCluster(3, log).then((c) => (cluster = c)) : undefined;
   clusterStarting?.catch(() => {}); // awaited below, and by tearDown
   let tornDown: Promise<void> | undefined;
+  const deferred: Array<() => Promise<void>> = [];
   // Once only, whoever asks first (a failed start, Ctrl-C while starting, the caller).
   const tearDown = () =>
     (tornDown ??= (async () => {
+      const own = await Promise.allSettled(deferred.map((stop) => stop()));
+      own.forEach((r) => r.status === 'rejected' && console.error('could not stop what a scenario started:', r.reason));
       const results = await Promise.allSettled(started.map((p) => p.stop()));
       await db?.drop().catch((err: unknown) => console.error('could not drop the bench database:', err));
       await redis?.stop();
@@ -185,6 +194,7 @@ export async function setUp(options: SetUpOptions): Promise<Bench> {
         if (!p) throw new Error(`no ${key} process was started`);
         return p;
       },
+      defer: (stop) => void deferred.push(stop),
       tearDown,
     };
   } catch (err) {
