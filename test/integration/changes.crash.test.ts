@@ -120,6 +120,12 @@ describe('the follower SIGKILLed mid-stream', () => {
     });
     sampling = false;
     await sampler;
+    // And through the API: the last name written behind it, answered by the running instances.
+    const [[last]] = (await sql.query('SELECT id, name, version FROM users WHERE id = ?', [first + once - 1])) as unknown as [[{ id: number; name: string; version: number }]];
+    for (const instance of instances) {
+      const answer = await instance.gql('query ($id: ID!) { user(id: $id) { name version } }', { id: String(last.id) });
+      expect(answer).toEqual({ data: { user: { name: last.name, version: Number(last.version) } } });
+    }
     await sql.end();
     console.log(`follower crashes: ${KILLS} kills during ${writes + once} SQL writes (${once} rows updated once); every key at MySQL's version, ${regressions.length} regressions`);
     expect(regressions).toEqual([]);
