@@ -55,7 +55,12 @@ export interface FollowerStatus {
   backlog: number;
 }
 
-const DEFAULTS: SessionSettings = { batchSize: 1_000, maxQueued: 20_000, checkpointEveryMs: 200 };
+/**
+ * maxQueued: a 100,000-row UPDATE applies as fast with 5,000 changes waiting as with
+ * 20,000 (28–32k rows/s in changes.bulk), with a quarter of the heap (20–28 MB) and
+ * half the longest stall of a read beside it (68 ms against 114–153 ms).
+ */
+const DEFAULTS: SessionSettings = { batchSize: 1_000, maxQueued: 5_000, checkpointEveryMs: 200 };
 
 /**
  * The safety net under write-through: follows MySQL's row-based binlog and writes

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:timers/promises';
 import type { BinlogSource, Checkpoint, RowChange, StreamItem } from './binlog-source';
 import { ChangeApplyError, type ChangeApplier } from './change-applier';
 import type { FollowerCheckpoints } from './follower-checkpoints';
@@ -90,6 +90,9 @@ export class FollowSession {
         continue;
       }
       await this.applyBatch(this.take());
+      // The follower shares the event loop with the API: between batches of a large
+      // change, let the requests that arrived meanwhile run.
+      await yieldToEventLoop();
     }
     if (this.failure) throw this.failure;
     await this.saveIfUnsaved();
