@@ -7,6 +7,7 @@
  */
 import { ConfigError } from './config';
 import { ServicesUnavailableError } from './dev/errors';
+import { VersionTriggerPrivilegeError } from './db/version-triggers';
 
 /** A start-up failure already put in words: its message is the line to print. */
 export class StartupError extends Error {
@@ -60,6 +61,8 @@ const LOGIN_REFUSED = new Set(['ER_ACCESS_DENIED_ERROR', 'ER_ACCESS_DENIED_NO_PA
  * Drizzle wraps the errors of the migrations' queries, so the cause chain is searched.
  */
 export function explainMysqlError(err: unknown, url: string): unknown {
+  // Already in words that name the trigger and the grant; the generic line below would hide them.
+  if (err instanceof VersionTriggerPrivilegeError) return new StartupError(err.message, { cause: err });
   const cause = mysqlCause(err);
   if (!cause) return err;
   const u = new URL(url);

@@ -98,6 +98,11 @@ export async function ensureVersionTriggers(db: Pick<Database, 'execute'>, table
   }
 }
 
+/** The user may not create the version triggers: its message says what to grant. */
+export class VersionTriggerPrivilegeError extends Error {
+  readonly code = 'VERSION_TRIGGER_PRIVILEGE';
+}
+
 /** MySQL error numbers that mean the user may not create a trigger here. */
 const BINLOG_NEEDS_SUPER = 1419; // ER_BINLOG_CREATE_ROUTINE_NEED_SUPER
 const DENIED = new Set([1142, 1227]); // ER_TABLEACCESS_DENIED_ERROR (no TRIGGER), ER_SPECIFIC_ACCESS_DENIED_ERROR (SUPER)
@@ -116,7 +121,7 @@ function privilegeProblem(err: unknown, trigger: VersionTrigger, server: { name:
     errno === BINLOG_NEEDS_SUPER
       ? `the server has the binary log on, and then lets only a user with SUPER create triggers (${String(cause?.sqlMessage)})`
       : `${user} may not create triggers here (${String(cause?.sqlMessage)})`;
-  return new Error(
+  return new VersionTriggerPrivilegeError(
     `Cannot create the trigger ${trigger.name} on ${server.name}.${trigger.table}, which keeps versions right for writes made around the API: ${what}. ` +
       `As an administrator, run GRANT TRIGGER ON \`${server.name}\`.* TO ${user}; and, if the binary log is on, either GRANT SUPER ON *.* TO ${user} ` +
       'or SET GLOBAL log_bin_trust_function_creators = 1 (also in the server\'s configuration, to outlive a restart); then start again.',

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkMysqlAnswers } from '../../src/startup-checks';
+import { VersionTriggerPrivilegeError } from '../../src/db/version-triggers';
 import { explainMysqlError, explainStartupError, StartupError } from '../../src/startup-errors';
 
 /** What mysql2 rejects with: a code, an errno and the server's own words. */
@@ -33,6 +34,12 @@ describe('the words for a MySQL error at start-up', () => {
       "MySQL at db.example.com:3307 does not let user \"app\" create the tables of database \"shop\" (CREATE command denied to user 'app'@'10.0.0.5' for table `shop`.`users`): " +
         'grant it, or set MYSQL_URL to a user who may',
     );
+  });
+
+  it('keeps the version triggers’ own words for a missing privilege, instead of the generic "grant it"', () => {
+    const denied = mysqlError('ER_TABLEACCESS_DENIED_ERROR', 1142, "TRIGGER command denied to user 'app'@'10.0.0.5' for table `shop`.`users`");
+    const ours = new VersionTriggerPrivilegeError('Cannot create the trigger users_version_insert on shop.users: … GRANT TRIGGER ON `shop`.* TO …', { cause: denied });
+    expect(explainStartupError(explainMysqlError(ours, url))).toBe(ours.message);
   });
 
   it('names the database a user may not use', () => {
