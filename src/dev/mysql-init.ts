@@ -1,4 +1,5 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errorText, ServicesUnavailableError } from './errors';
 import { findExecutable, run } from './process';
 import type { Context } from './types';
@@ -27,6 +28,13 @@ export async function initialiseMysql(server: string, flavour: Flavour, datadir:
   await rename(scratch, datadir);
 }
 
+/** Not /tmp: a server starting meanwhile would delete the bootstrap's `#sql…` files there. */
+async function scratchTmpdir(ctx: Context): Promise<string> {
+  const dir = join(ctx.dataDir, 'mysql-tmp');
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
 async function mariadbInstallCommand(datadir: string, ctx: Context): Promise<[string, string[]]> {
   const tool = await findExecutable(['mariadb-install-db', 'mysql_install_db'], ctx.searchDirs);
   if (!tool) {
@@ -41,7 +49,7 @@ async function mariadbInstallCommand(datadir: string, ctx: Context): Promise<[st
     help.includes(flag.split('=')[0]!),
   );
   // `normal` gives root an empty password over TCP, which is what the default URL expects.
-  return [tool, ['--no-defaults', `--datadir=${datadir}`, ...wanted, ...rootUserArgs()]];
+  return [tool, ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${await scratchTmpdir(ctx)}`, ...wanted, ...rootUserArgs()]];
 }
 
 /** mariadb-install-db prints its help and then exits 1, so the exit status says nothing here. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -33,6 +34,8 @@ async function startPrivateMysql(ep: Endpoint, ctx: Context): Promise<PrivateSer
     // datadir, socket, log file, `user = mysql`), not this private one.
     '--no-defaults',
     `--datadir=${datadir}`,
+    // Not /tmp: a server starting up deletes the `#sql…` files in its tmpdir, another server's included.
+    `--tmpdir=${await ensureDir(join(ctx.dataDir, 'mysql-tmp'))}`,
     `--port=${ep.port}`,
     `--bind-address=${bindAddress(ep.host)}`,
     `--socket=${socketPath(ctx.dataDir)}`,
@@ -52,6 +55,11 @@ async function startPrivateMysql(ep: Endpoint, ctx: Context): Promise<PrivateSer
  * MariaDB always keeps GTIDs; MySQL only with gtid_mode=ON, which needs
  * enforce_gtid_consistency=ON. (docker-compose.yml passes the same settings.)
  */
+async function ensureDir(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
 function binlogArgs(flavour: Flavour, datadir: string): string[] {
   const common = ['--binlog-format=ROW', '--binlog-row-image=FULL', '--binlog-row-metadata=FULL', '--server-id=1'];
   // MariaDB logs nothing without --log-bin; named, so the files sit in the datadir and not after the host name.

@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -123,9 +123,21 @@ export async function installDataDirectory(datadir: string): Promise<void> {
   await promisify(execFile)(
     install,
     // `normal`: root logs in over TCP with no password, as the test URLs expect.
-    ['--no-defaults', `--datadir=${datadir}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...rootUser()],
+    ['--no-defaults', `--datadir=${datadir}`, `--tmpdir=${await privateTmpdir(datadir)}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...rootUser()],
     { timeout: STARTUP_DEADLINE_MS },
   );
+}
+
+/**
+ * A temporary directory of the server's own, beside its data directory. Not /tmp: a
+ * mariadbd starting up deletes the `#sql…` files it finds in its tmpdir, and with
+ * several private servers starting side by side one deleted another's bootstrap
+ * tables mid-install (mariadb-install-db: "Unknown table 'mysql.tmp_proxies_priv'").
+ */
+export async function privateTmpdir(datadir: string): Promise<string> {
+  const dir = `${datadir}.tmp`;
+  await mkdir(dir, { recursive: true });
+  return dir;
 }
 
 /**
@@ -149,6 +161,7 @@ export async function startMariadb(
       // Not /etc/mysql/my.cnf: that describes the shared server (its datadir, socket, port).
       '--no-defaults',
       `--datadir=${join(dir, name)}`,
+      `--tmpdir=${await privateTmpdir(join(dir, name))}`,
       `--port=${port}`,
       '--bind-address=127.0.0.1',
       `--socket=${join(dir, `${name}.sock`)}`,
