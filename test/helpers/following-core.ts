@@ -19,9 +19,7 @@ export async function startFollowingCore(options: Omit<TestCoreOptions, 'databas
   const database = await createTestDatabase(server.serverUrl);
   const t = await createTestCore({ changes: {}, ...options, database });
   const sql = await mysql.createConnection(database.url);
-  if (options.changes !== undefined || !('changes' in options)) {
-    await pollUntil('the follower to follow', () => t.core.follower?.status().state === 'following');
-  }
+  if (t.core.follower) await pollUntil('the follower to follow', () => t.core.follower!.status().state === 'following');
   return {
     server,
     t,
