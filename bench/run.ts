@@ -18,7 +18,8 @@
  * `npm run bench -- 1 3` runs only those scenarios (and writes no report files).
  * BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS (the load
  * runs), BENCH_EXECUTOR_ROUNDS (scenario 6's rounds; default 3, or BENCH_ROUNDS if
- * fewer), BENCH_CLUSTER_ROUNDS (scenario 7's; the same default), BENCH_POST_WRITE_M,
+ * fewer), BENCH_PAIRS (scenario 4's pairs of runs per comparison, 16),
+ * BENCH_CLUSTER_ROUNDS (scenario 7's; the same default), BENCH_POST_WRITE_M,
  * BENCH_USERS, BENCH_CHUNK, BENCH_FOLLOWER_SAMPLES and BENCH_FOLLOWER_ROWS (scenario
  * 8's out-of-band UPDATEs timed, 300, and its bulk UPDATE's rows, 100,000) change the plan.
  */

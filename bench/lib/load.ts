@@ -116,17 +116,53 @@ export async function compareLoads(
       plan.onRun?.(v.name, result);
     }
   }
-  const pick = (rs: LoadResult[], f: (r: LoadResult) => number) => median(rs.map(f));
-  return Object.fromEntries(
-    Object.entries(runs).map(([name, rs]) => [
-      name,
-      {
-        rps: pick(rs, (r) => r.rps),
-        p50: pick(rs, (r) => r.p50),
-        p99: pick(rs, (r) => r.p99),
-        requests: rs.reduce((s, r) => s + r.requests, 0),
-        runs: rs.map(({ rps, p50, p99 }) => ({ rps, p50, p99 })),
-      },
-    ]),
-  );
+  return Object.fromEntries(Object.entries(runs).map(([name, rs]) => [name, aggregate(rs)]));
+}
+
+/** Two variants compared pair by pair: see comparePairs. */
+export interface PairedComparison {
+  a: Aggregate;
+  b: Aggregate;
+  /** Each pair's a ÷ b of the p50, in the order the pairs ran. */
+  p50Ratios: number[];
+  /** Their median: the figure to judge by. */
+  p50Ratio: number;
+}
+
+/**
+ * Runs `a` and `b` back to back `pairs` times (a then b, then b then a, and so on) and
+ * takes the ratio within each pair. On a machine whose speed drifts from one second to
+ * the next (two cores shared with MySQL's fsyncs and the load generator), the medians
+ * of separate runs carry that drift into their ratio (a round's p50 here ranges over
+ * 1.5× for the same variant); a pair's two runs share most of it, so the median of
+ * the pairs' ratios measures the difference between the variants, not the machine.
+ */
+export async function comparePairs(
+  a: { name: string } & Omit<LoadOptions, 'connections' | 'seconds'>,
+  b: { name: string } & Omit<LoadOptions, 'connections' | 'seconds'>,
+  plan: { connections: number; seconds: number; warmupSeconds: number; pairs: number; onRun?: (name: string, r: LoadResult) => void },
+): Promise<PairedComparison> {
+  for (const v of [a, b]) await runLoad({ ...v, connections: plan.connections, seconds: plan.warmupSeconds });
+  const runs = { a: [] as LoadResult[], b: [] as LoadResult[] };
+  for (let pair = 0; pair < plan.pairs; pair++) {
+    const order = pair % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const);
+    for (const side of order) {
+      const v = side === 'a' ? a : b;
+      const result = await runLoad({ ...v, connections: plan.connections, seconds: plan.seconds });
+      runs[side].push(result);
+      plan.onRun?.(v.name, result);
+    }
+  }
+  const p50Ratios = runs.a.map((r, i) => r.p50 / runs.b[i]!.p50);
+  return { a: aggregate(runs.a), b: aggregate(runs.b), p50Ratios, p50Ratio: median(p50Ratios) };
+}
+
+function aggregate(rs: LoadResult[]): Aggregate {
+  return {
+    rps: median(rs.map((r) => r.rps)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    requests: rs.reduce((s, r) => s + r.requests, 0),
+    runs: rs.map(({ rps, p50, p99 }) => ({ rps, p50, p99 })),
+  };
 }

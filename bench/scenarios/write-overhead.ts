@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config';
 import { QUERIES, body } from '../lib/graphql';
-import { compareLoads, type Aggregate, type LoadResult } from '../lib/load';
-import { LOAD_PLAN, describePlan } from '../lib/plan';
+import { comparePairs, type Aggregate, type LoadResult, type PairedComparison } from '../lib/load';
+import { LOAD_PLAN } from '../lib/plan';
 import type { ScenarioResult, Table, Target } from '../lib/report';
 import { startService, type BenchProcess } from '../lib/processes';
 import { warm } from '../lib/seed';
@@ -9,6 +9,14 @@ import type { Bench } from '../lib/setup';
 import { fmt, ratio } from '../lib/stats';
 
 const USERS = 1000;
+/**
+ * Pairs per comparison. A round's p50 drifts by up to 1.5× on this machine between
+ * runs of one variant, so single ratios of medians spanned 0.96–1.30× over six runs of
+ * the same code; pairs cancel the drift they share (lib/load.ts comparePairs).
+ */
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 16);
+const row = (name: string, a: Aggregate) => [name, fmt(a.rps), fmt(a.p50), fmt(a.p99)];
+const spread = (xs: number[]) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}×`;
 const INTENTS_ON = 'write intents, sweep every second';
 const INTENTS_OFF = 'no write intents';
 /** WRITE_INTENT_SWEEP_MS's default (the bench's other services sweep rarely: lib/processes.ts). */
@@ -47,47 +55,41 @@ async function compareWrites(
   onRun?: (query: string, variant: string, r: LoadResult) => void,
 ): Promise<ScenarioResult> {
   const bodies = Array.from({ length: USERS }, (_, i) => body(QUERIES.updateUser, { id: String(i + 1), name: `Load ${i + 1}` }));
-  const variants = [
-    { name: 'write-through', url: bench.service('write-through').url, bodies, token: bench.token, checkBodies: true },
-    { name: 'cache write skipped (off)', url: bench.service('off').url, bodies, token: bench.token, checkBodies: true },
-    { name: INTENTS_ON, url: traced.url, bodies, token: bench.token, checkBodies: true },
-    { name: INTENTS_OFF, url: untraced.url, bodies, token: bench.token, checkBodies: true },
+  const variant = (name: string, url: string) => ({ name, url, bodies, token: bench.token, checkBodies: true });
+  const comparisons = [
+    { label: 'write-through ÷ skipped', limit: 1.2, what: 'write-through', of: 'the cache write skipped',
+      a: variant('write-through', bench.service('write-through').url), b: variant('cache write skipped (off)', bench.service('off').url) },
+    { label: 'with intents ÷ without', limit: 1.1, what: 'with write intents (and their sweep)', of: 'without them',
+      a: variant(INTENTS_ON, traced.url), b: variant(INTENTS_OFF, untraced.url) },
   ];
   const levels = [
-    { label: `${LOAD_PLAN.connections} connections`, plan: LOAD_PLAN },
-    { label: 'one at a time', plan: { ...LOAD_PLAN, connections: 1 } },
+    { label: `${LOAD_PLAN.connections} connections`, connections: LOAD_PLAN.connections },
+    { label: 'one at a time', connections: 1 },
   ];
-  const results: Record<string, Record<string, Aggregate>> = {};
+  const results: Record<string, Record<string, PairedComparison>> = {};
   const tables: Table[] = [];
   const targets: Target[] = [];
   for (const level of levels) {
-    const r = await compareLoads(variants, { ...level.plan, onRun: (name, run) => onRun?.(`updateUser, ${level.label}`, name, run) });
-    results[level.label] = r;
-    const [wt, skipped, withIntents, withoutIntents] = [r[variants[0]!.name]!, r[variants[1]!.name]!, r[INTENTS_ON]!, r[INTENTS_OFF]!];
-    tables.push({
-      title: `updateUser, ${level.label}`,
-      columns: ['variant', 'req/s', 'p50 ms', 'p99 ms'],
-      rows: [
-        ...variants.map((v) => [v.name, fmt(r[v.name]!.rps), fmt(r[v.name]!.p50), fmt(r[v.name]!.p99)]),
-        ['write-through ÷ skipped', ratio(wt.rps, skipped.rps), ratio(wt.p50, skipped.p50), ratio(wt.p99, skipped.p99)],
-        ['with intents ÷ without', ratio(withIntents.rps, withoutIntents.rps), ratio(withIntents.p50, withoutIntents.p50), ratio(withIntents.p99, withoutIntents.p99)],
-      ],
-    });
-    targets.push({
-      target: `updateUser p50, ${level.label}: write-through ≤ 1.2× the cache write skipped`,
-      actual: `${ratio(wt.p50, skipped.p50)} (${fmt(wt.p50)} vs ${fmt(skipped.p50)} ms)`,
-      met: wt.p50 <= 1.2 * skipped.p50,
-    });
-    targets.push({
-      target: `updateUser p50, ${level.label}: with write intents (and their sweep) ≤ 1.1× without them`,
-      actual: `${ratio(withIntents.p50, withoutIntents.p50)} (${fmt(withIntents.p50)} vs ${fmt(withoutIntents.p50)} ms)`,
-      met: withIntents.p50 <= 1.1 * withoutIntents.p50,
-    });
+    results[level.label] = {};
+    const rows: string[][] = [];
+    for (const c of comparisons) {
+      const plan = { ...LOAD_PLAN, connections: level.connections, pairs: PAIRS, onRun: (name: string, run: LoadResult) => onRun?.(`updateUser, ${level.label}`, name, run) };
+      const r = await comparePairs(c.a, c.b, plan);
+      results[level.label]![c.label] = r;
+      rows.push(row(c.a.name, r.a), row(c.b.name, r.b));
+      rows.push([c.label, ratio(r.a.rps, r.b.rps), `${r.p50Ratio.toFixed(2)}× (pairs ${spread(r.p50Ratios)})`, ratio(r.a.p99, r.b.p99)]);
+      targets.push({
+        target: `updateUser p50, ${level.label}: ${c.what} ≤ ${c.limit}× ${c.of} (median of ${PAIRS} pairs)`,
+        actual: `${r.p50Ratio.toFixed(2)}× (pairs ${spread(r.p50Ratios)}; medians ${fmt(r.a.p50)} vs ${fmt(r.b.p50)} ms)`,
+        met: r.p50Ratio <= c.limit,
+      });
+    }
+    tables.push({ title: `updateUser, ${level.label}`, columns: ['variant', 'req/s', 'p50 ms', 'p99 ms'], rows });
   }
   return {
     id: '4',
     title: 'Write overhead',
-    method: `${describePlan()}, and the same one connection at a time. Every answer's body is checked for errors.`,
+    method: `autocannon, ${LOAD_PLAN.connections} connections and then one, ${LOAD_PLAN.seconds} s runs after a ${LOAD_PLAN.warmupSeconds} s warm-up of each variant; each comparison is ${PAIRS} pairs of runs back to back (a then b, b then a, …), judged by the median of the pairs' p50 ratios. Every answer's body is checked for errors.`,
     tables,
     targets,
     notes: [
