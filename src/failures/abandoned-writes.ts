@@ -37,7 +37,7 @@ export interface AbandonedWritesDeps {
    * the process itself, which lived to see its cache write fail), so they are left to
    * that repair rather than reported twice.
    */
-  suspects: { has(entity: string, id: number): boolean };
+  suspects: { hasUnrepaired(entity: string, id: number): boolean };
   settings: AbandonedWriteSettings;
   instanceId: string;
   logger: CoreLogger;
@@ -136,7 +136,7 @@ export class AbandonedWrites {
    * served meanwhile, and reporting every key would flood the log with false failures.
    */
   private async staleOf(intents: WriteIntentRow[]): Promise<WriteIntentRow[]> {
-    intents = intents.filter((intent) => !this.deps.suspects.has(intent.entity, intent.entityId));
+    intents = intents.filter((intent) => !this.deps.suspects.hasUnrepaired(intent.entity, intent.entityId));
     if (intents.length === 0) return [];
     const raws = await this.deps.cache.mget(intents.map((i) => this.deps.keyOf(i.entity, i.entityId)));
     return intents.filter((intent, i) => {

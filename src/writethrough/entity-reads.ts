@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { CacheUnavailableError } from '../cache/circuit-breaker';
+import { decodeEnvelope } from '../cache/envelope';
 import type { Database } from '../db/client';
 import { translateDatabaseError } from '../db/errors';
 import type { PolicyRules } from './cache-policy';
@@ -41,21 +42,18 @@ export class EntityReads<T extends VersionedTable> {
     for (const id of ids) assertId(id);
     this.metrics.loaderBatch(this.entity, ids.length);
     if (!this.rules.readsCache) return this.loadUncached(ids);
-    // A suspect key's cache entry may be older than MySQL: not asked, not backfilled.
-    // (Almost always there are none, and a warm read allocates nothing to find out.)
-    const trusted = this.deps.suspects?.size ? ids.filter((id) => !this.isSuspect(id)) : ids;
-    const raws = await this.deps.cache.mget(trusted.map((id) => this.layout.key(id))).catch((err: unknown) => {
+    const raws = await this.deps.cache.mget(ids.map((id) => this.layout.key(id))).catch((err: unknown) => {
       // An open circuit was logged once when it opened; each refused read is routine.
       const level = err instanceof CacheUnavailableError ? 'debug' : 'warn';
       this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
-    const bypassed = trusted === ids ? 0 : new Set(ids).size - new Set(trusted).size;
     if (!raws) {
-      this.countLookups(bypassed, 0, 0, new Set(trusted).size);
+      this.countLookups(0, 0, 0, new Set(ids).size);
       return this.loadPastCache(ids);
     }
-    if (trusted === ids) {
+    // Almost always no key is suspect, and a warm read allocates nothing to find out.
+    if (!this.anySuspect(ids)) {
       const rows = this.allAnswered(ids, raws);
       if (rows) return rows;
     }
@@ -63,24 +61,47 @@ export class EntityReads<T extends VersionedTable> {
     let hits = 0;
     let negativeHits = 0;
     for (let i = 0; i < raws.length; i++) {
-      const lookup = this.layout.readShared(trusted[i]!, raws[i] ?? null);
-      if (!lookup.hit || found.has(trusted[i]!)) continue;
-      found.set(trusted[i]!, lookup.row);
+      const id = ids[i]!;
+      const lookup = this.layout.readShared(id, raws[i] ?? null);
+      if (!lookup.hit || found.has(id) || !this.trusted(id, raws[i]!, lookup.row !== null)) continue;
+      found.set(id, lookup.row);
       if (lookup.row) hits++;
       else negativeHits++;
     }
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
-    this.countLookups(bypassed, hits, negativeHits, misses.length - bypassed);
+    const bypassed = misses.filter((id) => this.isSuspect(id));
+    this.countLookups(bypassed.length, hits, negativeHits, misses.length - bypassed.length);
     if (misses.length > 0) {
       const readAt = this.now();
       // The cache answered, so what is read here is written back: from the primary,
       // never a replica, whose rows may be older than what the cache was just missing.
       const rows = await this.selectByIds(misses);
       rows.forEach((row) => found.set(row.id, row));
+      // A suspect key is not backfilled (the repair worker sets it), but what this read
+      // saw becomes its floor, so the next read cannot go back to an older cached version.
+      bypassed.forEach((id) => this.deps.suspects!.sawInMySql(this.entity, id, found.get(id)?.version));
       const backfill = misses.filter((id) => !this.isSuspect(id));
       if (backfill.length > 0) await this.backfill(backfill, found, readAt);
     }
     return ids.map((id) => found.get(id) ?? null);
+  }
+
+  private anySuspect(ids: readonly number[]): boolean {
+    return (this.deps.suspects?.size ?? 0) > 0 && ids.some((id) => this.isSuspect(id));
+  }
+
+  /**
+   * May a cached answer stand? Yes, unless its key is suspect and the entry is older
+   * than the key's floor (failures/suspect-keys.ts): then the cache may be lying, and
+   * the read goes to MySQL. An entry that has caught up settles the key.
+   */
+  private trusted(id: number, raw: string, isRow: boolean): boolean {
+    const suspects = this.deps.suspects;
+    if (!suspects?.has(this.entity, id)) return true;
+    const envelope = decodeEnvelope(raw);
+    const ok = suspects.trusts(this.entity, id, envelope && { version: envelope.version, row: isRow });
+    if (ok) suspects.settle(this.entity, id);
+    return ok;
   }
 
   /**
@@ -125,6 +146,7 @@ export class EntityReads<T extends VersionedTable> {
       fromReplica.length > 0 ? this.selectFromReplica(fromReplica) : [],
     ]);
     const found = new Map([...primaryRows, ...replicaRows].map((row) => [row.id, row]));
+    for (const id of fromPrimary) this.deps.suspects?.sawInMySql(this.entity, id, found.get(id)?.version);
     return ids.map((id) => found.get(id) ?? null);
   }
 

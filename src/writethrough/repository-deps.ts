@@ -16,8 +16,11 @@ export interface RepositoryDeps {
   settings: CacheSettings;
   logger: CoreLogger;
   hooks?: Pick<RepositoryHooks, 'beforeBackfill'>;
-  /** Keys whose cache entry may be stale after a failed write: read from MySQL until repaired. */
-  suspects?: { readonly size: number; has(entity: string, id: number): boolean };
+  /**
+   * Keys whose cache entry may be stale after a failed write, each with the version its
+   * entry must reach to be trusted (failures/suspect-keys.ts): read from MySQL until then.
+   */
+  suspects?: Suspects;
   /**
    * Read replicas, for the reads the cache could not answer (see `loadPastCache`).
    * None: those reads go to the primary, as every other read does.
@@ -25,4 +28,16 @@ export interface RepositoryDeps {
   replicas?: ReadReplicas;
   metrics?: CoreMetrics;
   now?: () => number;
+}
+
+/** What the read path asks of the suspect keys (failures/suspect-keys.ts has the rules). */
+export interface Suspects {
+  readonly size: number;
+  has(entity: string, id: number): boolean;
+  /** May a cached entry of this version (a row, or a tombstone or negative entry) answer? */
+  trusts(entity: string, id: number, cached: { version: number; row: boolean } | undefined): boolean;
+  /** A read of a suspect key went to MySQL and saw this version (undefined: no row). */
+  sawInMySql(entity: string, id: number, version: number | undefined): void;
+  /** A read trusted the key's entry: with every failure repaired, it is suspect no more. */
+  settle(entity: string, id: number): void;
 }

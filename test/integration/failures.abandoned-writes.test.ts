@@ -118,6 +118,18 @@ describe('the sweep of abandoned write intents', () => {
     expect((await survivor.core.users.load([user.id]))[0]).toBeNull();
   });
 
+  it('reports a key still suspect on its instance once every earlier failure of it is repaired', async () => {
+    const user = await dying.core.users.create(newUser());
+    // An earlier failure, repaired: the key stays suspect until a read sees its floor reached.
+    const earlier = { entity: 'user', entityId: user.id, operation: 'update' as const, version: 1, error: 'timeout', occurredAt: new Date(), instance: 'x', repairedAt: null, repairedBy: null };
+    survivor.core.suspects.apply({ ...earlier, id: '1', failureId: 'earlier', kind: 'failed' });
+    survivor.core.suspects.apply({ ...earlier, id: '2', failureId: 'earlier', kind: 'repaired' });
+    expect(survivor.core.suspects.has('user', user.id)).toBe(true);
+    await updateAndDie(user.id, 'Committed after the repair');
+    await age();
+    expect(await survivor.core.abandonedWrites!.sweepOnce()).toEqual({ swept: 2, stale: 1 });
+  });
+
   it('leaves intents younger than the grace alone', async () => {
     const user = await dying.core.users.create(newUser());
     await updateAndDie(user.id, 'Too recent to judge');

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRow } from '../../src/cache/envelope';
 import { createDatabase, createPool } from '../../src/db/client';
@@ -108,6 +108,63 @@ function describeRepairs(entityKey: EntityKey): void {
     });
   });
 
+  /** A commit that bypasses the API (what a newer write looks like before its own failure is known). */
+  async function commitBehindTheApi(id: number): Promise<Row<VersionedTable>> {
+    await t.db.update(e.table).set({ version: sql`${e.table.version} + 1` } as never).where(eq(e.table.id, id));
+    return (await e.repository.selectByIds([id]))[0]!;
+  }
+  /** What the feed brings when a repair of the key's open failures is announced. */
+  async function announceRepairs(id: number): Promise<void> {
+    for (const f of await t.core.failureLog.unrepaired()) {
+      if (f.entity === e.name && f.entityId === id) t.core.suspects.apply({ ...f, kind: 'repaired' });
+    }
+  }
+
+  describe('suspicion per version', () => {
+    it('serves a suspect key from the cache once the cache holds its failed version', async () => {
+      const row = await e.create();
+      const updated = await withRedisDown(() => e.update(row.id, 2));
+      await t.core.cache.casSetMany([e.repository.cacheLayout.rowWrite(updated, Date.now())]); // the timed-out write landed after all
+      const before = t.statements.count;
+      expect(await e.repository.load([row.id])).toEqual([updated]);
+      expect(t.statements.count).toBe(before);
+      expect(t.core.suspects.hasUnrepaired(e.name, row.id)).toBe(true); // still the repair worker's to close
+    });
+
+    it('never goes back to an older cached version after a read from MySQL saw a newer one', async () => {
+      const row = await e.create();
+      const failed = await withRedisDown(() => e.update(row.id, 2));
+      const newer = await commitBehindTheApi(row.id);
+      expect(await e.repository.load([row.id])).toEqual([newer]); // from MySQL: the key is suspect
+      // A repair that read the row before the newer commit sets the failed version and says so.
+      await t.core.cache.casSetMany([e.repository.cacheLayout.rowWrite(failed, Date.now())]);
+      await announceRepairs(row.id);
+      expect((await e.repository.load([row.id]))[0]!.version).toBe(newer.version);
+      expect(await cachedVersion(row.id)).toBe(failed.version); // not backfilled: the repair worker's
+    });
+
+    it('never reads back a row that a read from MySQL found deleted', async () => {
+      const row = await e.create();
+      const failed = await withRedisDown(() => e.update(row.id, 2));
+      await t.db.delete(e.table).where(eq(e.table.id, row.id));
+      expect(await e.repository.load([row.id])).toEqual([null]);
+      await t.core.cache.casSetMany([e.repository.cacheLayout.rowWrite(failed, Date.now())]);
+      await announceRepairs(row.id);
+      expect(await e.repository.load([row.id])).toEqual([null]);
+    });
+
+    it('keeps a newer failure in force when an older one of the same key is repaired', async () => {
+      const row = await e.create();
+      const first = await withRedisDown(() => e.update(row.id, 2));
+      const [older] = await failureRows(row.id);
+      const second = await withRedisDown(() => e.update(row.id, 3));
+      await t.core.cache.casSetMany([e.repository.cacheLayout.rowWrite(first, Date.now())]);
+      const [event] = (await t.core.failureLog.unrepaired()).filter((f) => f.failureId === String(older!.id));
+      t.core.suspects.apply({ ...event!, kind: 'repaired' });
+      expect(await e.repository.load([row.id])).toEqual([second]);
+    });
+  });
+
   describe('the repair worker', () => {
     it('sets the committed row, marks the failure repaired and announces it', async () => {
       const row = await e.create();
@@ -119,10 +176,10 @@ function describeRepairs(entityKey: EntityKey): void {
       const [failure] = await failureRows(row.id);
       const events = await t.db.select().from(writeThroughEvents).where(eq(writeThroughEvents.failureId, failure!.id));
       expect(events.map((e) => e.kind)).toEqual(['failed', 'repaired']);
-      expect(t.core.suspects.has(e.name, row.id)).toBe(false);
       const before = t.statements.count;
       expect(await e.repository.load([row.id])).toEqual([updated]);
       expect(t.statements.count).toBe(before); // a cache hit again
+      expect(t.core.suspects.has(e.name, row.id)).toBe(false); // and the read that saw it caught up settled it
     });
 
     it('counts a write that landed after all as repaired, changing nothing', async () => {

@@ -11,7 +11,7 @@ export class CacheLookupCounts {
   @Field(() => Int)
   misses!: number;
 
-  @Field(() => Int, { description: 'Suspect keys (an unrepaired failed write) read from MySQL instead.' })
+  @Field(() => Int, { description: 'Suspect keys (a failed write whose version the cache may not hold yet): read from MySQL until the cache holds it.' })
   bypassed!: number;
 }
 
