@@ -70,6 +70,7 @@ export class EntityReads<T extends VersionedTable> {
     }
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
     const bypassed = misses.filter((id) => this.isSuspect(id));
+    const absent = new Set(bypassed.filter((id) => raws[ids.indexOf(id)] == null));
     this.countLookups(bypassed.length, hits, negativeHits, misses.length - bypassed.length);
     if (misses.length > 0) {
       const readAt = this.now();
@@ -77,10 +78,14 @@ export class EntityReads<T extends VersionedTable> {
       // never a replica, whose rows may be older than what the cache was just missing.
       const rows = await this.selectByIds(misses);
       rows.forEach((row) => found.set(row.id, row));
-      // A suspect key is not backfilled (the repair worker sets it), but what this read
-      // saw becomes its floor, so the next read cannot go back to an older cached version.
+      // What this read saw becomes a suspect key's floor, so the next read cannot go back
+      // to an older cached version. A suspect key is not backfilled (the repair worker
+      // sets it, or the newer write in flight does), except an absent one whose failures
+      // are all repaired: nothing else would fill it, and it would miss for ever. Its
+      // compare-and-set lands this read's version, at the floor or above, and the next
+      // read settles the key.
       bypassed.forEach((id) => this.deps.suspects!.sawInMySql(this.entity, id, found.get(id)?.version));
-      const backfill = misses.filter((id) => !this.isSuspect(id));
+      const backfill = misses.filter((id) => !this.isSuspect(id) || (absent.has(id) && !this.deps.suspects!.hasUnrepaired(this.entity, id)));
       if (backfill.length > 0) await this.backfill(backfill, found, readAt);
     }
     return ids.map((id) => found.get(id) ?? null);

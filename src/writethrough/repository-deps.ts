@@ -34,6 +34,8 @@ export interface RepositoryDeps {
 export interface Suspects {
   readonly size: number;
   has(entity: string, id: number): boolean;
+  /** Whether a failure of the key is still open (a suspect key may have none left). */
+  hasUnrepaired(entity: string, id: number): boolean;
   /** May a cached entry of this version (a row, or a tombstone or negative entry) answer? */
   trusts(entity: string, id: number, cached: { version: number; row: boolean } | undefined): boolean;
   /** A read of a suspect key went to MySQL and saw this version (undefined: no row). */

@@ -153,6 +153,19 @@ function describeRepairs(entityKey: EntityKey): void {
       expect(await e.repository.load([row.id])).toEqual([null]);
     });
 
+    it('backfills a key whose failures are all repaired when its entry has expired, and then trusts the cache again', async () => {
+      const row = await e.create();
+      const updated = await withRedisDown(() => e.update(row.id, 2));
+      await announceRepairs(row.id); // repaired, but no read has seen the cache at version 2 yet
+      await t.redis.del(key(row.id)); // and the repair's entry is gone (expired, evicted)
+      expect(await e.repository.load([row.id])).toEqual([updated]);
+      expect(await cachedVersion(row.id)).toBe(2);
+      const before = t.statements.count;
+      expect(await e.repository.load([row.id])).toEqual([updated]);
+      expect(t.statements.count).toBe(before);
+      expect(t.core.suspects.has(e.name, row.id)).toBe(false);
+    });
+
     it('keeps a newer failure in force when an older one of the same key is repaired', async () => {
       const row = await e.create();
       const first = await withRedisDown(() => e.update(row.id, 2));
