@@ -110,6 +110,7 @@ const schema = z
     REPAIR_BATCH_SIZE: intIn(1, 10_000).default(200),
     REPAIR_MAX_BACKOFF_MS: intIn(100, 86_400_000).default(300_000),
     FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
+    READ_LEASE_MS: intIn(0, 600_000).default(2_000),
     WRITE_INTENTS: bool.default(true),
     WRITE_INTENT_GRACE_MS: intIn(100, 3_600_000).default(5_000),
     WRITE_INTENT_SWEEP_MS: intIn(10, 600_000).default(1_000),
@@ -170,6 +171,12 @@ const schema = z
     path: ['WRITE_INTENT_GRACE_MS'],
     message: 'must be longer than a cache write with all its retries can take ((CACHE_WRITE_RETRIES + 1) × REDIS_COMMAND_TIMEOUT_MS plus the retry delays)',
   })
+  // The lease is renewed at each poll of the feed; a lease shorter than a few polls
+  // would lapse between renewals whenever one is a little slow, and reads go to MySQL.
+  .refine((c) => c.READ_LEASE_MS === 0 || c.READ_LEASE_MS >= 4 * c.FAILURE_FEED_POLL_MS, {
+    path: ['READ_LEASE_MS'],
+    message: 'must be 0 (off) or at least 4 × FAILURE_FEED_POLL_MS',
+  })
   // A cache write may be delivered late (a paused Redis, a slow network); the
   // compare-and-set refuses any write older than half the tombstone TTL, so a late
   // write can never outlive the tombstone it is meant to lose against. That bound
@@ -218,8 +225,10 @@ export interface Config {
   repair: RepairSettings;
   /** Write intents and their sweep (failures/abandoned-writes.ts); none: a crash between COMMIT and the cache write goes unnoticed. */
   intents: AbandonedWriteSettings | undefined;
-  /** How often each instance reads new failure events from MySQL for its subscribers. */
+  /** How often each instance reads new failure events from MySQL for its subscribers (and renews its read lease). */
   failureFeedPollMs: number;
+  /** Fenced acknowledgements (READ_LEASE_MS); undefined: 0, off. */
+  readLease: { leaseMs: number } | undefined;
   /**
    * The change follower (CHANGE_FOLLOWER=auto): it follows MYSQL_URL's database in the
    * binlog, read as CHANGE_FOLLOWER_MYSQL_URL's user, when the server allows (else it
@@ -383,6 +392,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     breaker: { errorPercent: e.BREAKER_ERROR_PERCENT, minRequests: e.BREAKER_MIN_REQUESTS, resetMs: e.BREAKER_RESET_MS },
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
     failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
+    readLease: e.READ_LEASE_MS > 0 ? { leaseMs: e.READ_LEASE_MS } : undefined,
     changeFollower:
       e.CHANGE_FOLLOWER === 'off'
         ? undefined

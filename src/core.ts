@@ -24,6 +24,7 @@ export function coreSettings(config: Config) {
     repair: config.repair,
     intents: config.intents,
     failureFeedPollMs: config.failureFeedPollMs,
+    readLease: config.readLease,
     breaker: config.breaker,
     instanceId: config.instanceId,
   } satisfies Partial<CoreDeps>;

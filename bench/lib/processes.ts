@@ -87,6 +87,9 @@ export function startService(options: ServiceOptions): Promise<BenchProcess> {
     // SELECTs would land in the server-wide counters of the round-trip scenarios: poll
     // rarely instead. (Scenario 4 prices the intents with the sweep at its default.)
     FAILURE_FEED_POLL_MS: '60000',
+    // No cache write fails here, so no write waits on the fence; with polls this rare a
+    // lease would have to be minutes long (4 polls), and a failed write would wait that.
+    READ_LEASE_MS: '0',
     REPAIR_INTERVAL_MS: '600000',
     WRITE_INTENT_SWEEP_MS: '600000',
     ...(options.executor ? { GRAPHQL_EXECUTOR: options.executor } : {}),

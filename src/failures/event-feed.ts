@@ -32,7 +32,7 @@ export class EventFeed {
   private lastId = 0;
   private gap: { afterId: number; since: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> | undefined;
+  private polling: Promise<boolean> | undefined;
   private again = false;
   private readonly deliver = new Set<(event: FailureEvent) => void>();
 
@@ -60,22 +60,42 @@ export class EventFeed {
     this.timer = undefined;
   }
 
+  /** The id of the last event delivered: every event up to it has been applied. */
+  get cursor(): number {
+    return this.lastId;
+  }
+
   /** Reads new events now. Overlapping calls share one read, and one more after it. */
-  poke(): Promise<void> {
+  async poke(): Promise<void> {
     if (this.polling) {
       this.again = true;
-      return this.polling;
+      await this.polling.catch(() => {});
+      return;
     }
-    this.polling = this.poll()
-      .catch((err: unknown) => this.logger.warn({ err }, 'could not read the failure feed; retrying'))
-      .finally(() => {
-        this.polling = undefined;
-        if (this.again) {
-          this.again = false;
-          void this.poke();
-        }
-      });
-    return this.polling;
+    await this.startPoll().catch((err: unknown) => this.logger.warn({ err }, 'could not read the failure feed; retrying'));
+  }
+
+  /**
+   * A read of the feed that starts after this call, not one already in flight: so when
+   * it resolves true, every event committed before the call has been applied (the read
+   * lease counts on it). False: it stopped at a hole in the ids, and what lies beyond
+   * is not applied yet. Rejects if MySQL could not be read.
+   */
+  async catchUp(): Promise<boolean> {
+    while (this.polling) await this.polling.catch(() => {});
+    return this.startPoll();
+  }
+
+  private startPoll(): Promise<boolean> {
+    const polling = this.poll().finally(() => {
+      this.polling = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.poke();
+      }
+    });
+    this.polling = polling;
+    return polling;
   }
 
   subscribe(filter: FeedFilter = {}): AsyncIterableIterator<FailureEvent> {
@@ -92,11 +112,13 @@ export class EventFeed {
     );
   }
 
-  private async poll(): Promise<void> {
+  /** Reads and delivers events until none is left; false if it stopped at a hole. */
+  private async poll(): Promise<boolean> {
     for (;;) {
       const events = await this.log.eventsAfter(this.lastId, { limit: 1000 });
       const delivered = this.deliverInOrder(events);
-      if (events.length < 1000 || delivered < events.length) return;
+      if (delivered < events.length) return false;
+      if (events.length < 1000) return true;
     }
   }
 

@@ -27,13 +27,17 @@ export class FailureLog implements FailureReporter {
   /**
    * Records the failure before the mutation answers. If MySQL cannot take it either,
    * the failure is logged in full and kept in memory to be recorded once MySQL is back.
+   * Resolves with its event, or undefined if it is one of those kept.
    */
-  async report(failure: FailedWrite): Promise<void> {
+  async report(failure: FailedWrite): Promise<FailureEvent | undefined> {
     try {
-      this.notify(await this.insertRetryingLockConflicts(failure));
+      const event = await this.insertRetryingLockConflicts(failure);
+      this.notify(event);
+      return event;
     } catch (err) {
       this.pending.push(failure);
       this.logger.error({ err, failure }, 'could not record a failed cache write in MySQL; keeping it to retry');
+      return undefined;
     }
   }
 

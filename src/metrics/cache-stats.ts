@@ -68,6 +68,7 @@ export class CacheStats implements CoreMetrics {
   mysqlCall(): void {}
   cacheWrite(): void {}
   cacheWriteRetry(): void {}
+  fenceWait(): void {}
 
   snapshot(): StatsSnapshot {
     const { hit, negative_hit, miss, bypassed } = this.lookups;
@@ -125,5 +126,6 @@ export function fanOut(...sinks: CoreMetrics[]): CoreMetrics {
     cacheWriteRetry: (...a) => sinks.forEach((s) => s.cacheWriteRetry(...a)),
     cacheWriteFailure: (...a) => sinks.forEach((s) => s.cacheWriteFailure(...a)),
     repair: (...a) => sinks.forEach((s) => s.repair(...a)),
+    fenceWait: (...a) => sinks.forEach((s) => s.fenceWait(...a)),
   };
 }

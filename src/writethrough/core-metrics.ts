@@ -23,6 +23,11 @@ export interface CoreMetrics {
   /** A cache write that still failed after its retries (and was recorded). */
   cacheWriteFailure(entity: string): void;
   repair(entity: string, outcome: 'repaired' | 'postponed'): void;
+  /**
+   * How long a failed write's answer waited for the other instances to read its
+   * failure: `passed` when they all did, `expired` when it waited out the read lease.
+   */
+  fenceWait(outcome: 'passed' | 'expired', seconds: number): void;
 }
 
 export const noMetrics: CoreMetrics = {
@@ -35,6 +40,7 @@ export const noMetrics: CoreMetrics = {
   cacheWriteRetry() {},
   cacheWriteFailure() {},
   repair() {},
+  fenceWait() {},
 };
 
 /** Runs `work`, reporting how long it took and whether it threw. */

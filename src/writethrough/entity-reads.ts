@@ -52,6 +52,12 @@ export class EntityReads<T extends VersionedTable> {
       this.countLookups(0, 0, 0, new Set(ids).size);
       return this.loadPastCache(ids);
     }
+    // Judged when the answer is back, not when the MGET left: a failure another
+    // instance acknowledged meanwhile is known here only if the lease is still fresh.
+    if (this.deps.lease && !this.deps.lease.fresh()) {
+      this.countLookups(new Set(ids).size, 0, 0, 0);
+      return this.loadPastCache(ids, { primaryOnly: true });
+    }
     // Almost always no key is suspect, and a warm read allocates nothing to find out.
     if (!this.anySuspect(ids)) {
       const rows = this.allAnswered(ids, raws);
@@ -139,11 +145,12 @@ export class EntityReads<T extends VersionedTable> {
    * Replicas take these reads because this is when the primary needs relief most:
    * every read of every instance lands on MySQL at once. Suspect keys still read the
    * primary: their last write never reached the cache, and a reader must see it
-   * (read-your-writes), which a lagging replica cannot promise.
+   * (read-your-writes), which a lagging replica cannot promise; so do all keys when
+   * the read lease has run out (`primaryOnly`), since any of them may be one.
    */
-  private async loadPastCache(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+  private async loadPastCache(ids: readonly number[], { primaryOnly = false } = {}): Promise<Array<Row<T> | null>> {
     const unique = [...new Set(ids)];
-    const fromReplica = this.deps.replicas ? unique.filter((id) => !this.isSuspect(id)) : [];
+    const fromReplica = this.deps.replicas && !primaryOnly ? unique.filter((id) => !this.isSuspect(id)) : [];
     const replicaIds = new Set(fromReplica);
     const fromPrimary = unique.filter((id) => !replicaIds.has(id));
     const [primaryRows, replicaRows] = await Promise.all([

@@ -18,6 +18,6 @@ export interface FailedWrite {
 
 /** Where the cache writer hands a failed write. It must not lose it, and must not throw. */
 export interface FailureReporter {
-  report(failure: FailedWrite): Promise<void>;
+  report(failure: FailedWrite): Promise<unknown>;
 }
 

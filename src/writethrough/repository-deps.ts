@@ -22,6 +22,12 @@ export interface RepositoryDeps {
    */
   suspects?: Suspects;
   /**
+   * This instance's read lease (failures/read-lease.ts): while it is not fresh, the
+   * cache may hold a version another instance's failed write has outdated and this
+   * instance cannot know of, so reads go to the primary. None: always trusted.
+   */
+  lease?: { fresh(): boolean };
+  /**
    * Read replicas, for the reads the cache could not answer (see `loadPastCache`).
    * None: those reads go to the primary, as every other read does.
    */

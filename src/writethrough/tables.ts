@@ -81,3 +81,16 @@ export const writeIntents = mysqlTable('write_intents', {
 });
 
 export type WriteIntentRow = typeof writeIntents.$inferSelect;
+
+/**
+ * One row per live instance that serves reads from the cache: how far it has read the
+ * failure feed (`cursor`, the last event it applied) and until when its lease to trust
+ * the cache runs (`expires_at`, MySQL's clock, so instances with skewed clocks agree on
+ * who is live). A writer whose cache write failed waits until every other live row's
+ * cursor has passed its failure before it answers (failures/fence.ts).
+ */
+export const readLeases = mysqlTable('read_leases', {
+  instance: varchar('instance', { length: 64 }).primaryKey(),
+  cursor: bigint('cursor', { mode: 'number', unsigned: true }).notNull(),
+  expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }).notNull(),
+});

@@ -8,6 +8,9 @@ import type { ReadReplicas } from '../db/read-replicas';
 import { AbandonedWrites, type AbandonedWriteSettings } from '../failures/abandoned-writes';
 import { EventFeed } from '../failures/event-feed';
 import { FailureLog } from '../failures/failure-log';
+import { Fence } from '../failures/fence';
+import { ReadLease } from '../failures/read-lease';
+import { ReadLeases } from '../failures/read-leases';
 import { RepairQueue } from '../failures/repair-queue';
 import { RepairWorker, type RepairSettings } from '../failures/repair-worker';
 import { SuspectKeys } from '../failures/suspect-keys';
@@ -39,6 +42,14 @@ export interface WriteThroughDeps {
   /** Write intents and their sweep; none: a process killed between COMMIT and its cache write leaves the key stale, unnoticed. */
   intents?: AbandonedWriteSettings | undefined;
   failureFeedPollMs: number;
+  /**
+   * Fenced acknowledgements (failures/read-lease.ts, failures/fence.ts): this instance
+   * trusts the cache only while it holds a read lease renewed through MySQL with its
+   * feed cursor, and a failed write answers only once every other live instance has
+   * read the failure, or after one lease. None: off, and another instance may answer
+   * with the version before a failed write until its next poll of the feed.
+   */
+  readLease?: { leaseMs: number } | undefined;
   instanceId: string;
   logger: CoreLogger;
   /** A circuit breaker in front of Redis (none: every call waits for Redis, as tests of the raw path want). */
@@ -73,7 +84,12 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     suspects.apply(event);
     void feed.poke();
   });
-  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, failureLog, instanceId, logger, metrics);
+  const leases = new ReadLeases(db, instanceId);
+  const lease = deps.readLease ? new ReadLease(leases, feed, { leaseMs: deps.readLease.leaseMs, renewEveryMs: deps.failureFeedPollMs }, logger) : undefined;
+  const reporter = deps.readLease
+    ? new Fence(failureLog, leases, { leaseMs: deps.readLease.leaseMs }, logger, (outcome, seconds) => metrics.fenceWait(outcome, seconds))
+    : failureLog;
+  const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, reporter, instanceId, logger, metrics);
   const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined);
   const repositoryDeps = {
     db,
@@ -84,6 +100,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     logger,
     suspects,
     metrics,
+    ...(lease ? { lease } : {}),
     ...(deps.replicas ? { replicas: deps.replicas } : {}),
     ...(hooks ? { hooks } : {}),
   };
@@ -142,6 +159,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     failureLog,
     suspects,
     feed,
+    lease,
     repairWorker,
     abandonedWrites,
     /** One per registered entity, under the registry's own names (`repositories.users`). */
@@ -152,17 +170,22 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
      * Starts following the failure feed (the cursor first, then the unrepaired keys,
      * so nothing recorded in between is missed) and, unless told not to, polling it
      * for other instances' events, running the repair worker and sweeping abandoned
-     * write intents (`sweepIntents`, by default whatever `repairs` is).
+     * write intents (`sweepIntents`, by default whatever `repairs` is). With a read
+     * lease, the lease's renewals are the feed's polls, and reads use the cache once
+     * the first has succeeded; without polling there is no lease, and no cache reads.
      */
     async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean; followChanges?: boolean } = {}): Promise<void> {
-      await feed.start({ poll: options.pollFeed !== false });
+      const poll = options.pollFeed !== false;
+      await feed.start({ poll: poll && !lease });
       for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
+      if (poll) await lease?.start();
       if (options.repairs !== false) repairWorker.start();
       if ((options.sweepIntents ?? options.repairs) !== false) abandonedWrites?.start();
       if (options.followChanges !== false) follower?.start();
     },
     async stop(): Promise<void> {
       feed.stop();
+      await lease?.stop();
       await follower?.stop();
       await abandonedWrites?.stop();
       await repairWorker.stop();

@@ -78,6 +78,13 @@ export interface TestCoreOptions {
    * queries would land on the connection whose statements the tests count.
    */
   pollFeed?: boolean;
+  /** How often the feed is polled (and the read lease renewed); default 50 ms. */
+  feedPollMs?: number;
+  /**
+   * Fenced acknowledgements (READ_LEASE_MS): a read lease of this length, renewed at each
+   * poll of the feed, so it needs `pollFeed`. Default: none, off.
+   */
+  readLeaseMs?: number;
   /** Share another test core's database (as a second instance of the service would); it stays the owner's to drop. */
   database?: TestDatabase;
   /** Put the circuit breaker in front of Redis, as main.ts does (default: none, every call waits for Redis). */
@@ -134,7 +141,8 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     redis,
     settings,
     repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
-    failureFeedPollMs: 50,
+    failureFeedPollMs: options.feedPollMs ?? 50,
+    ...(options.readLeaseMs ? { readLease: { leaseMs: options.readLeaseMs } } : {}),
     ...(options.intents === false ? {} : { intents: { graceMs: 5_000, intervalMs: 100, batchSize: 1_000, ...options.intents } }),
     ...(options.breaker ? { breaker: { errorPercent: 50, minRequests: 5, resetMs: 1_000, ...options.breaker } } : {}),
     instanceId: options.instanceId ?? 'test-instance',

@@ -80,6 +80,7 @@ describe('the service process', () => {
       'change_follower_checkpoints',
       'orders',
       'products',
+      'read_leases',
       'reviews',
       'users',
       'write_intents',
