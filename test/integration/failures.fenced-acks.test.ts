@@ -223,61 +223,52 @@ describe('a Redis stall: late compare-and-sets', () => {
     return raw ? (JSON.parse(raw) as { v: number }).v : undefined;
   }
 
-  it('lets a timed-out write land after the stall only at its own version, which no reader ever sees go back', async () => {
-    const { a, b } = await stalledPair();
+  /** A user cached at version 1 on both A and B, before the stall. */
+  async function cachedOnBoth(a: TestCore, b: TestCore) {
     const user = await a.core.users.create({ name: 'Ada', email: `ada-${Math.random()}@example.com`, bio: null });
     await b.core.users.load([user.id]);
+    return user;
+  }
+
+  /** Runs `work` with Redis paused, and resumes it whatever happens. */
+  async function whilePaused(work: () => Promise<void>): Promise<void> {
     redis.pause();
-    let resumed = false;
     try {
+      await work();
+    } finally {
+      redis.resume();
+    }
+  }
+
+  it('lets a timed-out write land after the stall only at its own version, which no reader ever sees go back', async () => {
+    const { a, b } = await stalledPair();
+    const user = await cachedOnBoth(a, b);
+    await whilePaused(async () => {
       // Two writers on two connections: after the stall Redis may run their queued
       // compare-and-sets in either order.
       await a.core.users.update(user.id, { name: 'v2' });
-      const v3 = await b.core.users.update(user.id, { name: 'v3' });
-      expect(v3.version).toBe(3);
+      expect((await b.core.users.update(user.id, { name: 'v3' })).version).toBe(3);
       await expect(a.core.users.load([user.id])).resolves.toMatchObject([{ version: 3 }]);
-      redis.resume();
-      resumed = true;
-      // No repair runs here: what lands now is the writers' own late compare-and-sets.
-      await pollUntil('the late writes to land', async () => (await cachedVersion(a, user.id)) === 3);
-      for (const t of [a, b]) await expect(t.core.users.load([user.id])).resolves.toMatchObject([{ version: 3, name: 'v3' }]);
-    } finally {
-      if (!resumed) redis.resume();
-    }
+    });
+    // No repair runs here: what lands now is the writers' own late compare-and-sets.
+    await pollUntil('the late writes to land', async () => (await cachedVersion(a, user.id)) === 3);
+    for (const t of [a, b]) await expect(t.core.users.load([user.id])).resolves.toMatchObject([{ version: 3, name: 'v3' }]);
   });
 
   it('keeps a read right after the stall from the version before a write acknowledged during it', async () => {
     const { a, b } = await stalledPair();
-    const user = await a.core.users.create({ name: 'Ada', email: `ada-${Math.random()}@example.com`, bio: null });
-    await b.core.users.load([user.id]);
-    redis.pause();
-    let resumed = false;
-    try {
-      await a.core.users.update(user.id, { name: 'v2' });
-      redis.resume();
-      resumed = true;
-      // B's MGET may run before A's queued compare-and-set: B must not trust what it finds.
-      await expect(b.core.users.load([user.id])).resolves.toMatchObject([{ version: 2 }]);
-    } finally {
-      if (!resumed) redis.resume();
-    }
+    const user = await cachedOnBoth(a, b);
+    await whilePaused(async () => void (await a.core.users.update(user.id, { name: 'v2' })));
+    // B's MGET may run before A's queued compare-and-set: B must not trust what it finds.
+    await expect(b.core.users.load([user.id])).resolves.toMatchObject([{ version: 2 }]);
   });
 
   it('never brings back a row deleted during the stall, before or after its late tombstone lands', async () => {
     const { a, b } = await stalledPair();
-    const user = await a.core.users.create({ name: 'Ada', email: `ada-${Math.random()}@example.com`, bio: null });
-    await b.core.users.load([user.id]);
-    redis.pause();
-    let resumed = false;
-    try {
-      expect(await a.core.users.delete(user.id)).toBe(true);
-      redis.resume();
-      resumed = true;
-      expect(await b.core.users.load([user.id])).toEqual([null]);
-      await pollUntil('the late tombstone to land', async () => (await cachedVersion(a, user.id)) === 2);
-      for (const t of [a, b]) expect(await t.core.users.load([user.id])).toEqual([null]);
-    } finally {
-      if (!resumed) redis.resume();
-    }
+    const user = await cachedOnBoth(a, b);
+    await whilePaused(async () => expect(await a.core.users.delete(user.id)).toBe(true));
+    expect(await b.core.users.load([user.id])).toEqual([null]);
+    await pollUntil('the late tombstone to land', async () => (await cachedVersion(a, user.id)) === 2);
+    for (const t of [a, b]) expect(await t.core.users.load([user.id])).toEqual([null]);
   });
 });
