@@ -84,11 +84,11 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     suspects.apply(event);
     void feed.poke();
   });
-  const leases = new ReadLeases(db, instanceId);
-  const lease = deps.readLease ? new ReadLease(leases, feed, { leaseMs: deps.readLease.leaseMs, renewEveryMs: deps.failureFeedPollMs }, logger) : undefined;
-  const reporter = deps.readLease
-    ? new Fence(failureLog, leases, { leaseMs: deps.readLease.leaseMs }, logger, (outcome, seconds) => metrics.fenceWait(outcome, seconds))
-    : failureLog;
+  // With a read lease, failed writes go through the fence; without, straight to the log.
+  const leases = deps.readLease && new ReadLeases(db, instanceId);
+  const leaseMs = deps.readLease?.leaseMs ?? 0;
+  const lease = leases && new ReadLease(leases, feed, { leaseMs, renewEveryMs: deps.failureFeedPollMs }, logger);
+  const reporter = leases ? new Fence(failureLog, leases, { leaseMs }, logger, (outcome, seconds) => metrics.fenceWait(outcome, seconds)) : failureLog;
   const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, reporter, instanceId, logger, metrics);
   const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined);
   const repositoryDeps = {
