@@ -92,7 +92,9 @@ export class EntityReads<T extends VersionedTable> {
       // read settles the key.
       bypassed.forEach((id) => this.deps.suspects!.sawInMySql(this.entity, id, found.get(id)?.version));
       const backfill = misses.filter((id) => !this.isSuspect(id) || (absent.has(id) && !this.deps.suspects!.hasUnrepaired(this.entity, id)));
-      if (backfill.length > 0) await this.backfill(backfill, found, readAt);
+      const landed = backfill.length > 0 ? await this.backfill(backfill, found, readAt) : new Set<number>();
+      // A version this read cached is settled; the others answer only once their writes are.
+      await this.awaitSettled(misses.filter((id) => !landed.has(id)), found);
     }
     return ids.map((id) => found.get(id) ?? null);
   }
@@ -159,6 +161,7 @@ export class EntityReads<T extends VersionedTable> {
     ]);
     const found = new Map([...primaryRows, ...replicaRows].map((row) => [row.id, row]));
     for (const id of fromPrimary) this.deps.suspects?.sawInMySql(this.entity, id, found.get(id)?.version);
+    await this.awaitSettled(unique, found);
     return ids.map((id) => found.get(id) ?? null);
   }
 
@@ -176,6 +179,17 @@ export class EntityReads<T extends VersionedTable> {
       this.deps.logger.warn({ err, entity: this.entity, replica: replica.name }, 'replica read failed; reading from the primary');
       return this.selectByIds(ids);
     }
+  }
+
+  /**
+   * A version read from MySQL and not cached by this read answers only once its write
+   * has settled (writethrough/unsettled-writes.ts): until then another instance may
+   * still answer the version before it from Redis, and a client reading here and then
+   * there would see time go back.
+   */
+  private async awaitSettled(ids: readonly number[], found: ReadonlyMap<number, Row<T> | null>): Promise<void> {
+    if (!this.deps.unsettled || ids.length === 0) return;
+    await this.deps.unsettled.awaitSettled(this.entity, ids.map((id) => ({ id, version: found.get(id)?.version })));
   }
 
   private isSuspect(id: number): boolean {
@@ -200,7 +214,8 @@ export class EntityReads<T extends VersionedTable> {
     this.metrics.cacheLookups(this.entity, 'miss', misses);
   }
 
-  private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<void> {
+  /** Returns the ids whose version is now cached (or outdone by a newer one there). */
+  private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<Set<number>> {
     await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
     const writes = ids.map((id) => {
       const row = found.get(id);
@@ -213,6 +228,7 @@ export class EntityReads<T extends VersionedTable> {
     if (errors.length > 0) {
       this.deps.logger.warn({ entity: this.entity, failed: errors.length, err: errors[0] }, 'cache backfill failed');
     }
+    return new Set(ids.filter((_, i) => outcomes[i] === 'set' || outcomes[i] === 'stale'));
   }
 
   /**

@@ -28,6 +28,12 @@ export interface RepositoryDeps {
    */
   lease?: { fresh(): boolean };
   /**
+   * Committed writes whose cache update has not settled (writethrough/unsettled-writes.ts):
+   * a read past the cache answers a version only once its write has settled, so no
+   * read on another instance can then return an older one. None: it answers at once.
+   */
+  unsettled?: { awaitSettled(entity: string, seen: ReadonlyArray<{ id: number; version: number | undefined }>): Promise<void> };
+  /**
    * Read replicas, for the reads the cache could not answer (see `loadPastCache`).
    * None: those reads go to the primary, as every other read does.
    */

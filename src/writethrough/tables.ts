@@ -60,25 +60,32 @@ export type WriteThroughEventRow = typeof writeThroughEvents.$inferSelect;
 /**
  * Committed writes whose cache update may not have happened: one row per key a write
  * transaction changed, inserted inside that transaction, so it exists exactly when
- * the write does. A live process writes the key right after COMMIT and never looks
- * at it again; one that dies in between leaves it as the only trace of a key that
- * may now be stale. The sweep (failures/abandoned-writes.ts) takes every intent older
- * than any live write could be, checks its key against the version, reports the stale
- * ones to the failure log for repair, and deletes them all. `written_at` is MySQL's
- * clock, so instances with skewed clocks agree on an intent's age.
+ * the write does. A live process writes the key right after COMMIT; with read leases
+ * on, it deletes the intent once the write has settled (writethrough/unsettled-writes.ts),
+ * so a read past the cache can tell a version whose cache write is still in flight.
+ * One that dies in between leaves it as the only trace of a key that may now be stale.
+ * The sweep (failures/abandoned-writes.ts) takes every intent older than any live
+ * write could be, checks its key against the version, reports the stale ones to the
+ * failure log for repair, and deletes them all. `written_at` is MySQL's clock, so
+ * instances with skewed clocks agree on an intent's age.
  */
-export const writeIntents = mysqlTable('write_intents', {
-  id: id(),
-  entity: varchar('entity', { length: 32 }).notNull(),
-  entityId: bigint('entity_id', { mode: 'number', unsigned: true }).notNull(),
-  operation: varchar('operation', { length: 16 }).notNull(),
-  /**
-   * The version the key must have reached for the write to count as cached: the row's
-   * committed version, or for a delete the tombstone's (the deleted version + 1).
-   */
-  version: bigint('version', { mode: 'number', unsigned: true }).notNull(),
-  writtenAt: datetime('written_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
-});
+export const writeIntents = mysqlTable(
+  'write_intents',
+  {
+    id: id(),
+    entity: varchar('entity', { length: 32 }).notNull(),
+    entityId: bigint('entity_id', { mode: 'number', unsigned: true }).notNull(),
+    operation: varchar('operation', { length: 16 }).notNull(),
+    /**
+     * The version the key must have reached for the write to count as cached: the row's
+     * committed version, or for a delete the tombstone's (the deleted version + 1).
+     */
+    version: bigint('version', { mode: 'number', unsigned: true }).notNull(),
+    writtenAt: datetime('written_at', { mode: 'date', fsp: 3 }).notNull().default(sql`CURRENT_TIMESTAMP(3)`),
+  },
+  // What a read past the cache looks up: a key's intents up to the version it saw.
+  (t) => [index('write_intents_key_idx').on(t.entity, t.entityId, t.version)],
+);
 
 export type WriteIntentRow = typeof writeIntents.$inferSelect;
 

@@ -29,6 +29,11 @@ export class UnitOfWork {
     private readonly metrics: CoreMetrics = noMetrics,
     /** Where each write leaves its intent before COMMIT; none: a crash between COMMIT and the cache write goes unnoticed. */
     private readonly intents?: WriteIntents,
+    /**
+     * Told when the writes have settled (writethrough/unsettled-writes.ts), so their
+     * intents stop holding reads past the cache; none: intents stay until the sweep.
+     */
+    private readonly unsettled?: { settled(writes: readonly PendingWrite[]): void },
   ) {}
 
   get recordsIntents(): boolean {
@@ -57,6 +62,8 @@ export class UnitOfWork {
     }
     // The writer never throws: the transaction has committed, so its answer stands.
     await this.writer.write(committed.writes);
+    // Only now: each write is cached, or its failure has passed the fence.
+    if (this.intents) this.unsettled?.settled(committed.writes);
     return committed.result;
   }
 

@@ -26,6 +26,7 @@ import { followedTables } from '../changes/followed-tables';
 import type { FollowerMetrics } from '../changes/follower-metrics';
 import { resyncTables } from '../changes/resync';
 import { writeIntents } from './tables';
+import { UnsettledWrites } from './unsettled-writes';
 import { WriteIntents } from './write-intents';
 
 export interface WriteThroughDeps {
@@ -90,7 +91,9 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
   const lease = leases && new ReadLease(leases, feed, { leaseMs, renewEveryMs: deps.failureFeedPollMs }, logger);
   const reporter = leases ? new Fence(failureLog, leases, { leaseMs }, logger, (outcome, seconds) => metrics.fenceWait(outcome, seconds)) : failureLog;
   const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, reporter, instanceId, logger, metrics);
-  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined);
+  // With leases, a read past the cache waits for the writes it saw to settle; that needs their intents.
+  const unsettled = leases && deps.intents ? new UnsettledWrites(db, { maxWaitMs: deps.intents.graceMs }, logger) : undefined;
+  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined, unsettled);
   const repositoryDeps = {
     db,
     // Reads of concurrent requests share MGETs; writes go straight to `cache`.
@@ -101,6 +104,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     suspects,
     metrics,
     ...(lease ? { lease } : {}),
+    ...(unsettled ? { unsettled } : {}),
     ...(deps.replicas ? { replicas: deps.replicas } : {}),
     ...(hooks ? { hooks } : {}),
   };

@@ -1,0 +1,1 @@
+CREATE INDEX `write_intents_key_idx` ON `write_intents` (`entity`,`entity_id`,`version`);
