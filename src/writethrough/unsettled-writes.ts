@@ -53,7 +53,8 @@ const REAP_BATCH = 500;
  */
 export class UnsettledWrites {
   private readonly reaping: PendingWrite[] = [];
-  private reapScheduled = false;
+  private reapTimer: NodeJS.Timeout | undefined;
+  private reaped: Promise<void> = Promise.resolve();
   private readonly waiters = new Set<Waiter>();
   private looping = false;
   private warned = false;
@@ -73,9 +74,20 @@ export class UnsettledWrites {
   settled(writes: readonly PendingWrite[]): void {
     if (writes.length === 0) return;
     this.reaping.push(...writes);
-    if (this.reapScheduled) return;
-    this.reapScheduled = true;
-    setTimeout(() => void this.reap(), this.settings.reapMs ?? 5).unref();
+    this.reapTimer ??= setTimeout(() => this.reapNow(), this.settings.reapMs ?? 5).unref();
+  }
+
+  /** Deletes what has gathered now, and waits for every DELETE under way: before the pool closes. */
+  async stop(): Promise<void> {
+    this.reapNow();
+    await this.reaped;
+  }
+
+  private reapNow(): void {
+    clearTimeout(this.reapTimer);
+    this.reapTimer = undefined;
+    const writes = this.reaping.splice(0);
+    if (writes.length > 0) this.reaped = Promise.all([this.reaped, this.reap(writes)]).then(() => {});
   }
 
   /** Resolves once no intent holds any of the versions seen, or after `maxWaitMs`; rejects if MySQL cannot say. */
@@ -88,14 +100,14 @@ export class UnsettledWrites {
   }
 
   /** Deletes every gathered intent, a batch per statement. */
-  private async reap(): Promise<void> {
-    this.reapScheduled = false;
-    const writes = this.reaping.splice(0);
+  private async reap(writes: readonly PendingWrite[]): Promise<void> {
     for (let i = 0; i < writes.length; i += REAP_BATCH) {
       const batch = writes.slice(i, i + REAP_BATCH);
       const keys = batch.map((w) => and(eq(writeIntents.entity, w.entity), eq(writeIntents.entityId, w.entityId), lte(writeIntents.version, intentVersion(w))));
       try {
-        await this.db.delete(writeIntents).where(or(...keys));
+        // READ COMMITTED: a DELETE by range would otherwise lock the gap a newer write's
+        // intent is inserted into, holding that write (or deadlocking with it).
+        await this.db.transaction((tx) => tx.delete(writeIntents).where(or(...keys)), { isolationLevel: 'read committed' });
       } catch (err) {
         this.logger.warn({ err, intents: batch.length }, 'deleting settled write intents failed; reads of their keys past the cache wait for the sweep');
       }

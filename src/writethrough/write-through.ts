@@ -192,6 +192,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       await lease?.stop();
       await follower?.stop();
       await abandonedWrites?.stop();
+      await unsettled?.stop();
       await repairWorker.stop();
       // Before the caller disconnects Redis, so the disconnect is not logged as an outage.
       circuit?.shutdown();
