@@ -9,8 +9,10 @@
  * standalone server, a plain Apollo + DataLoader + mysql2 peer, and Apollo's response
  * cache over the peer), all on one fresh database (`tl_bench_<ts>` on MYSQL_URL's
  * server), and for scenario 8 a private MariaDB with a binlog (lib/binlog-mysql.ts)
- * and two write-through services on it, the change follower on and off; seeds and
- * warms them, runs the nine scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
+ * and two write-through services on it, the change follower on and off, and for
+ * scenario 9 six services with read leases on a database of their own (two of them on
+ * a private redis-server it stops, so their cache writes fail and are fenced); seeds and
+ * warms them, runs the ten scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
  * bench/results.svg, bench/results-executors.svg and bench/results-cluster.svg.
  * Everything it started is stopped (by PID), the cluster's and the private MariaDB's
  * directories removed and the database dropped at the end, or on Ctrl-C.
@@ -21,7 +23,9 @@
  * fewer), BENCH_PAIRS (scenario 4's pairs of runs per comparison, 16),
  * BENCH_CLUSTER_ROUNDS (scenario 7's; the same default), BENCH_POST_WRITE_M,
  * BENCH_USERS, BENCH_CHUNK, BENCH_FOLLOWER_SAMPLES and BENCH_FOLLOWER_ROWS (scenario
- * 8's out-of-band UPDATEs timed, 300, and its bulk UPDATE's rows, 100,000) change the plan.
+ * 8's out-of-band UPDATEs timed, 300, and its bulk UPDATE's rows, 100,000) and
+ * BENCH_FENCE_SAMPLES (scenario 9's failed writes per variant back to back, 100; 1.5
+ * times as many at random moments, three times as many successful ones) change the plan.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -35,6 +39,7 @@ import { fmt } from './lib/stats';
 import { changeFollowerScenario } from './scenarios/change-follower';
 import { CLUSTER_VARIANTS, clusterScenario } from './scenarios/cluster';
 import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
+import { fencedAcksScenario } from './scenarios/fenced-acks';
 import { postWrite } from './scenarios/post-write';
 import { references } from './scenarios/references';
 import { roundTrips } from './scenarios/round-trips';
@@ -63,6 +68,8 @@ const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promi
   { id: '5', title: 'Warm-up and memory', run: warmUp },
   // On a private MariaDB with a binlog (started only when it is selected), with services of its own.
   { id: '8', title: 'Change follower', run: (b) => changeFollowerScenario(b, printRun) },
+  // On a database of its own, with services of its own: two of them lose their Redis.
+  { id: '9', title: 'Fenced acknowledgements', run: fencedAcksScenario },
 ];
 
 async function main(): Promise<void> {

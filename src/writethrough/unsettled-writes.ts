@@ -18,7 +18,7 @@ export interface UnsettledWritesSettings {
   maxWaitMs: number;
   /** How often the waiting reads look again, in one query per entity (10 ms). */
   stepMs?: number;
-  /** How long settled intents gather before one DELETE takes them all (5 ms). */
+  /** How long settled intents gather before one DELETE takes them all (20 ms). */
   reapMs?: number;
 }
 
@@ -74,7 +74,7 @@ export class UnsettledWrites {
   settled(writes: readonly PendingWrite[]): void {
     if (writes.length === 0) return;
     this.reaping.push(...writes);
-    this.reapTimer ??= setTimeout(() => this.reapNow(), this.settings.reapMs ?? 5).unref();
+    this.reapTimer ??= setTimeout(() => this.reapNow(), this.settings.reapMs ?? 20).unref();
   }
 
   /** Deletes what has gathered now, and waits for every DELETE under way: before the pool closes. */
