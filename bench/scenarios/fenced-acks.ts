@@ -128,6 +128,8 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
       failedArrivals: await interleave(failing, ARRIVALS, ARRIVAL_ROUND, (w, n) => timeArrivals(bench.token, w, n, ARRIVALS_PER_S)),
       succeededSequential: await interleave(healthy, SUCCEEDED, ROUND, (w, n) => timeWrites(bench.token, w, n, 1)),
       succeededConcurrent: await interleave(healthy, SUCCEEDED, ROUND, (w, n) => timeWrites(bench.token, w, n, CONCURRENCY)),
+      // Past the cache, with the lease a read also asks write_intents whether what it saw has settled.
+      readsPastCache: await interleave(failing, SUCCEEDED, ROUND, (w, n) => timeReads(bench.token, w, n)),
     };
     const failedWrites = (await failures()).map((n, i) => n - failuresBefore[i]!);
     const retried = (await retries()).map((n, i) => n - retriesBefore[i]!);
@@ -142,6 +144,7 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
     const failedRandom = summarize(runs.failedArrivals);
     const okSeq = summarize(runs.succeededSequential);
     const okConc = summarize(runs.succeededConcurrent);
+    const reads = summarize(runs.readsPastCache);
     const added = (s: Record<string, Sampled>) => ({ p50: s[FENCE_ON]!.p50 - s[FENCE_OFF]!.p50, p99: s[FENCE_ON]!.p99 - s[FENCE_OFF]!.p99 });
     const addedSeq = added(failedSeq);
     const addedRandom = added(failedRandom);
@@ -165,6 +168,14 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
           ['on ÷ off, one at a time', '', ratio(okSeq[LEASE_ON]!.p50, okSeq[LEASE_OFF]!.p50), ratio(okSeq[LEASE_ON]!.p99, okSeq[LEASE_OFF]!.p99), ''],
           ...[LEASE_ON, LEASE_OFF].map((n) => row(`${n}, ${CONCURRENCY} at a time`, okConc[n]!)),
           [`on ÷ off, ${CONCURRENCY} at a time`, '', ratio(okConc[LEASE_ON]!.p50, okConc[LEASE_OFF]!.p50), ratio(okConc[LEASE_ON]!.p99, okConc[LEASE_OFF]!.p99), ''],
+        ],
+      },
+      {
+        title: 'user(id) with Redis stopped (read past the cache, one at a time): the lease\'s check that what it read has settled',
+        columns: ['variant', 'samples', 'p50 ms', 'p99 ms', 'max ms'],
+        rows: [
+          ...[FENCE_ON, FENCE_OFF].map((n) => row(n, reads[n]!)),
+          ['on ÷ off', '', ratio(reads[FENCE_ON]!.p50, reads[FENCE_OFF]!.p50), ratio(reads[FENCE_ON]!.p99, reads[FENCE_OFF]!.p99), ''],
         ],
       },
       {
@@ -204,7 +215,7 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
         `two readers holding leases; two healthy writers on the bench's Redis (the lease on, and READ_LEASE_MS=0). The fenced writer waits for the other ${holders.length - 1} leases (the readers' and the healthy writer's). ` +
         `updateUser over HTTP, each writer on its own quarter of the users, after ${ROUND} uncounted writes each. Failed writes: ${FAILED} per variant back to back (one at a time, the two writers alternating every ${ROUND}, a b, b a, …), ` +
         `then ${ARRIVALS} per variant at random moments (a Poisson stream of ${ARRIVALS_PER_S}/s that does not wait for answers, the two writers alternating every ${ARRIVAL_ROUND}). ` +
-        `Successful writes: ${SUCCEEDED} per variant one at a time, then ${CONCURRENCY} at a time, alternating every ${ROUND}. Every answer is checked for errors, and the failing writers' throughline_write_through_failures_total must grow by every timed write.`,
+        `Successful writes: ${SUCCEEDED} per variant one at a time, then ${CONCURRENCY} at a time, alternating every ${ROUND}; then ${SUCCEEDED} user(id) reads per variant on the failing writers, one at a time (past the cache: Redis is stopped). Every answer is checked for errors, and the failing writers' throughline_write_through_failures_total must grow by every timed write.`,
       tables,
       targets,
       notes: [
@@ -213,7 +224,7 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
           `With Redis stopped the connection's close opens the circuit, which refuses each cache write at once instead of waiting out REDIS_COMMAND_TIMEOUT_MS; only its probe, one call every BREAKER_RESET_MS, reaches the dead connection, fails at once and is retried after CACHE_WRITE_RETRY_DELAY_MS (${retried[0]} and ${retried[1]} retries over the two failing writers' timed writes). No setting was tuned.`,
         `Load average (1 min) at the scenario's start and end: ${loadStart} and ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores.`,
       ],
-      data: { pollMs: POLL_MS, leaseMs: LEASE_MS, leases: holders, failed: { backToBack: failedSeq, randomMoments: failedRandom, added: { backToBack: addedSeq, randomMoments: addedRandom }, retries: retried }, succeeded: { oneAtATime: okSeq, [`${CONCURRENCY}AtATime`]: okConc }, fence },
+      data: { pollMs: POLL_MS, leaseMs: LEASE_MS, leases: holders, failed: { backToBack: failedSeq, randomMoments: failedRandom, added: { backToBack: addedSeq, randomMoments: addedRandom }, retries: retried }, succeeded: { oneAtATime: okSeq, [`${CONCURRENCY}AtATime`]: okConc }, readsPastCache: reads, fence },
     };
   } finally {
     await stop();
@@ -242,6 +253,18 @@ async function timeWrites(token: string, w: Writer, n: number, concurrency: numb
     }
   };
   await Promise.all(Array.from({ length: concurrency }, client));
+  return ms;
+}
+
+/** `n` user(id) reads one at a time, over the writer's own rows (settled: its writes have all answered). */
+async function timeReads(token: string, w: Writer, n: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const id = String(w.ids[(w.sent + k) % w.ids.length]);
+    const t = performance.now();
+    await gql(w.url, QUERIES.user, { id }, token);
+    ms.push(performance.now() - t);
+  }
   return ms;
 }
 

@@ -105,9 +105,11 @@ export class UnsettledWrites {
       const batch = writes.slice(i, i + REAP_BATCH);
       const keys = batch.map((w) => and(eq(writeIntents.entity, w.entity), eq(writeIntents.entityId, w.entityId), lte(writeIntents.version, intentVersion(w))));
       try {
-        // READ COMMITTED: a DELETE by range would otherwise lock the gap a newer write's
-        // intent is inserted into, holding that write (or deadlocking with it).
-        await this.db.transaction((tx) => tx.delete(writeIntents).where(or(...keys)), { isolationLevel: 'read committed' });
+        // Found first, then deleted by primary key: a DELETE by range would lock the gap
+        // a newer write's intent is inserted into, holding that write (or deadlocking with
+        // it). Nothing to find can appear in between: a newer intent has a higher version.
+        const found = await this.db.select({ id: writeIntents.id }).from(writeIntents).where(or(...keys));
+        if (found.length > 0) await this.db.delete(writeIntents).where(inArray(writeIntents.id, found.map((r) => r.id)));
       } catch (err) {
         this.logger.warn({ err, intents: batch.length }, 'deleting settled write intents failed; reads of their keys past the cache wait for the sweep');
       }
