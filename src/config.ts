@@ -7,6 +7,7 @@ import type { BreakerSettings } from './cache/circuit-breaker';
 import type { ChangeFollowerDeps, ChangeFollowerSettings } from './changes/change-follower';
 import type { RedisNode } from './cache/client';
 import type { RepairSettings } from './failures/repair-worker';
+import type { InspectorSettings } from './inspector/consistency-inspector';
 import { ENTITY_NAMES } from './entities';
 import type { CachePolicy, CacheSettings } from './writethrough/settings';
 
@@ -111,6 +112,10 @@ const schema = z
     REPAIR_MAX_BACKOFF_MS: intIn(100, 86_400_000).default(300_000),
     FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
     READ_LEASE_MS: intIn(0, 600_000).default(2_000),
+    INSPECTOR_SAMPLE_RATE: z.coerce.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').default(0.01),
+    INSPECTOR_DELAY_MS: intIn(0, 3_600_000).default(1_000),
+    INSPECTOR_RECHECK_MS: intIn(0, 3_600_000).default(5_000),
+    INSPECTOR_MAX_CHECKS_PER_S: intIn(1, 1_000_000).default(50),
     WRITE_INTENTS: bool.default(true),
     WRITE_INTENT_GRACE_MS: intIn(100, 3_600_000).default(5_000),
     WRITE_INTENT_SWEEP_MS: intIn(10, 600_000).default(1_000),
@@ -229,6 +234,8 @@ export interface Config {
   failureFeedPollMs: number;
   /** Fenced acknowledgements (READ_LEASE_MS); undefined: 0, off. */
   readLease: { leaseMs: number } | undefined;
+  /** The consistency inspector (INSPECTOR_*); undefined: INSPECTOR_SAMPLE_RATE=0, off. */
+  inspector: InspectorSettings | undefined;
   /**
    * The change follower (CHANGE_FOLLOWER=auto): it follows MYSQL_URL's database in the
    * binlog, read as CHANGE_FOLLOWER_MYSQL_URL's user, when the server allows (else it
@@ -393,6 +400,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     repair: { intervalMs: e.REPAIR_INTERVAL_MS, batchSize: e.REPAIR_BATCH_SIZE, maxBackoffMs: e.REPAIR_MAX_BACKOFF_MS },
     failureFeedPollMs: e.FAILURE_FEED_POLL_MS,
     readLease: e.READ_LEASE_MS > 0 ? { leaseMs: e.READ_LEASE_MS } : undefined,
+    inspector:
+      e.INSPECTOR_SAMPLE_RATE > 0
+        ? { sampleRate: e.INSPECTOR_SAMPLE_RATE, delayMs: e.INSPECTOR_DELAY_MS, recheckMs: e.INSPECTOR_RECHECK_MS, maxChecksPerSecond: e.INSPECTOR_MAX_CHECKS_PER_S }
+        : undefined,
     changeFollower:
       e.CHANGE_FOLLOWER === 'off'
         ? undefined

@@ -25,6 +25,7 @@ export function coreSettings(config: Config) {
     intents: config.intents,
     failureFeedPollMs: config.failureFeedPollMs,
     readLease: config.readLease,
+    inspector: config.inspector,
     breaker: config.breaker,
     instanceId: config.instanceId,
   } satisfies Partial<CoreDeps>;

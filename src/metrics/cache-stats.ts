@@ -69,6 +69,7 @@ export class CacheStats implements CoreMetrics {
   cacheWrite(): void {}
   cacheWriteRetry(): void {}
   fenceWait(): void {}
+  inspection(): void {}
 
   snapshot(): StatsSnapshot {
     const { hit, negative_hit, miss, bypassed } = this.lookups;
@@ -127,5 +128,6 @@ export function fanOut(...sinks: CoreMetrics[]): CoreMetrics {
     cacheWriteFailure: (...a) => sinks.forEach((s) => s.cacheWriteFailure(...a)),
     repair: (...a) => sinks.forEach((s) => s.repair(...a)),
     fenceWait: (...a) => sinks.forEach((s) => s.fenceWait(...a)),
+    inspection: (...a) => sinks.forEach((s) => s.inspection(...a)),
   };
 }

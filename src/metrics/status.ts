@@ -1,5 +1,6 @@
 import type { FollowerStatus } from '../changes/change-follower';
 import type { Core } from '../core';
+import type { ConsistencySnapshot } from '../inspector/consistency-figures';
 import type { CacheStats, StatsSnapshot } from './cache-stats';
 
 export interface StatusReport extends StatsSnapshot {
@@ -14,6 +15,8 @@ export interface StatusReport extends StatsSnapshot {
   lastEventId: string;
   /** The change follower, as this instance sees it; null without one (CHANGE_FOLLOWER=off). */
   changeFollower: ChangeFollowerReport | null;
+  /** The consistency inspector's figures; null without one (INSPECTOR_SAMPLE_RATE=0). */
+  consistency: ConsistencySnapshot | null;
 }
 
 /** `cacheStatus.changeFollower` and the /monitor page's follower card. */
@@ -99,6 +102,7 @@ export function statusReporter(deps: { core: Core; stats: CacheStats; readiness:
       mysql: ready.mysql ?? 'unknown',
       lastEventId: String(lastEventId),
       changeFollower: deps.core.follower ? followerReport(deps.core.follower.status()) : null,
+      consistency: deps.core.inspector?.figures.snapshot() ?? null,
       ...deps.stats.snapshot(),
     };
   };

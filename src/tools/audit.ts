@@ -3,9 +3,9 @@ import type { Cache, CasWrite } from '../cache/cache';
 import type { CasOutcome } from '../cache/cas-script';
 import type { Database } from '../db/client';
 import type { Row, VersionedTable } from '../writethrough/repository';
-import { defineDeleteIfUnchanged } from './compare-and-delete';
+import { defineDeleteIfUnchanged } from '../cache/compare-and-delete';
 import type { CachedEntity } from './entities';
-import { judgeKey } from './key-verdict';
+import { judgeKey } from '../inspector/key-verdict';
 import { scanIds } from './scan-ids';
 import { TableReader } from './table-reader';
 

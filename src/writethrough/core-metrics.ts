@@ -28,6 +28,8 @@ export interface CoreMetrics {
    * failure: `passed` when they all did, `expired` when it waited out the read lease.
    */
   fenceWait(outcome: 'passed' | 'expired', seconds: number): void;
+  /** The end of one key's check by the consistency inspector, or its repair (inspector/consistency-figures.ts). */
+  inspection(entity: string, result: 'consistent' | 'in_flight' | 'recorded' | 'inconsistent' | 'repaired'): void;
 }
 
 export const noMetrics: CoreMetrics = {
@@ -41,6 +43,7 @@ export const noMetrics: CoreMetrics = {
   cacheWriteFailure() {},
   repair() {},
   fenceWait() {},
+  inspection() {},
 };
 
 /** Runs `work`, reporting how long it took and whether it threw. */

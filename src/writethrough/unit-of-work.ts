@@ -30,10 +30,11 @@ export class UnitOfWork {
     /** Where each write leaves its intent before COMMIT; none: a crash between COMMIT and the cache write goes unnoticed. */
     private readonly intents?: WriteIntents,
     /**
-     * Told when the writes have settled (writethrough/unsettled-writes.ts), so their
-     * intents stop holding reads past the cache; none: intents stay until the sweep.
+     * Told when a transaction's writes have settled: their intents stop holding reads
+     * past the cache (writethrough/unsettled-writes.ts), and the consistency inspector
+     * samples them (inspector/).
      */
-    private readonly unsettled?: { settled(writes: readonly PendingWrite[]): void },
+    private readonly onSettled?: (writes: readonly PendingWrite[]) => void,
   ) {}
 
   get recordsIntents(): boolean {
@@ -63,7 +64,7 @@ export class UnitOfWork {
     // The writer never throws: the transaction has committed, so its answer stands.
     await this.writer.write(committed.writes);
     // Only now: each write is cached, or its failure has passed the fence.
-    if (this.intents) this.unsettled?.settled(committed.writes);
+    this.onSettled?.(committed.writes);
     return committed.result;
   }
 

@@ -26,6 +26,7 @@ import { followedTables } from '../changes/followed-tables';
 import type { FollowerMetrics } from '../changes/follower-metrics';
 import { resyncTables } from '../changes/resync';
 import { writeIntents } from './tables';
+import { ConsistencyInspector, type InspectorSettings } from '../inspector/consistency-inspector';
 import { UnsettledWrites } from './unsettled-writes';
 import { WriteIntents } from './write-intents';
 
@@ -51,6 +52,8 @@ export interface WriteThroughDeps {
    * with the version before a failed write until its next poll of the feed.
    */
   readLease?: { leaseMs: number } | undefined;
+  /** The consistency inspector (inspector/): a sample of settled writes checked against MySQL later. None: off. */
+  inspector?: InspectorSettings | undefined;
   instanceId: string;
   logger: CoreLogger;
   /** A circuit breaker in front of Redis (none: every call waits for Redis, as tests of the raw path want). */
@@ -93,7 +96,11 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
   const writer = new CacheWriter(cache, { retries: settings.writeRetries, delayMs: settings.writeRetryDelayMs }, reporter, instanceId, logger, metrics);
   // With leases, a read past the cache waits for the writes it saw to settle; that needs their intents.
   const unsettled = leases && deps.intents ? new UnsettledWrites(db, { maxWaitMs: deps.intents.graceMs }, logger) : undefined;
-  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined, unsettled);
+  let inspector: ConsistencyInspector | undefined;
+  const work = new UnitOfWork(db, writer, hooks, metrics, deps.intents ? new WriteIntents() : undefined, (writes) => {
+    unsettled?.settled(writes);
+    inspector?.observe(writes);
+  });
   const repositoryDeps = {
     db,
     // Reads of concurrent requests share MGETs; writes go straight to `cache`.
@@ -124,6 +131,17 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     metrics,
   });
   const entities = byName(repositories);
+  if (deps.inspector) {
+    inspector = new ConsistencyInspector({
+      cache,
+      redis,
+      entities,
+      failureOpen: (entity, id) => suspects.hasUnrepaired(entity, id),
+      settings: deps.inspector,
+      logger,
+      observe: (entity, result) => metrics.inspection(entity, result),
+    });
+  }
   const abandonedWrites = deps.intents
     ? new AbandonedWrites({
         db,
@@ -164,6 +182,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     suspects,
     feed,
     lease,
+    inspector,
     repairWorker,
     abandonedWrites,
     /** One per registered entity, under the registry's own names (`repositories.users`). */
@@ -178,7 +197,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
      * lease, the lease's renewals are the feed's polls, and reads use the cache once
      * the first has succeeded; without polling there is no lease, and no cache reads.
      */
-    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean; followChanges?: boolean } = {}): Promise<void> {
+    async start(options: { repairs?: boolean; pollFeed?: boolean; sweepIntents?: boolean; followChanges?: boolean; inspect?: boolean } = {}): Promise<void> {
       const poll = options.pollFeed !== false;
       await feed.start({ poll: poll && !lease });
       for (const event of await failureLog.unrepaired(100_000)) suspects.apply(event);
@@ -186,6 +205,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       if (options.repairs !== false) repairWorker.start();
       if ((options.sweepIntents ?? options.repairs) !== false) abandonedWrites?.start();
       if (options.followChanges !== false) follower?.start();
+      if (options.inspect !== false) inspector?.start();
     },
     async stop(): Promise<void> {
       feed.stop();
@@ -193,6 +213,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       await follower?.stop();
       await abandonedWrites?.stop();
       await unsettled?.stop();
+      await inspector?.stop();
       await repairWorker.stop();
       // Before the caller disconnects Redis, so the disconnect is not logged as an outage.
       circuit?.shutdown();

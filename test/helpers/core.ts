@@ -1,3 +1,4 @@
+import type { InspectorSettings } from '../../src/inspector/consistency-inspector';
 import type { Logger as DrizzleLogger } from 'drizzle-orm';
 import type { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'mysql2/promise';
@@ -85,6 +86,9 @@ export interface TestCoreOptions {
    * poll of the feed, so it needs `pollFeed`. Default: none, off.
    */
   readLeaseMs?: number;
+  /** The consistency inspector; its timer runs only if `inspect` is true (tests may call `core.inspector.tick()` instead). */
+  inspector?: InspectorSettings;
+  inspect?: boolean;
   /** Share another test core's database (as a second instance of the service would); it stays the owner's to drop. */
   database?: TestDatabase;
   /** Put the circuit breaker in front of Redis, as main.ts does (default: none, every call waits for Redis). */
@@ -143,6 +147,7 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     repair: { intervalMs: 50, batchSize: 200, maxBackoffMs: 2_000, ...options.repair },
     failureFeedPollMs: options.feedPollMs ?? 50,
     ...(options.readLeaseMs ? { readLease: { leaseMs: options.readLeaseMs } } : {}),
+    ...(options.inspector ? { inspector: options.inspector } : {}),
     ...(options.intents === false ? {} : { intents: { graceMs: 5_000, intervalMs: 100, batchSize: 1_000, ...options.intents } }),
     ...(options.breaker ? { breaker: { errorPercent: 50, minRequests: 5, resetMs: 1_000, ...options.breaker } } : {}),
     instanceId: options.instanceId ?? 'test-instance',
@@ -151,7 +156,7 @@ async function buildTestCore<R extends RedisClient>(redis: R, options: TestCoreO
     // Into the test's /metrics, as main.ts wires it, unless the test listens itself.
     ...(options.changes ? { changes: followerOf(database, { metrics: observability.followerMetrics, ...options.changes }) } : {}),
   });
-  await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false, sweepIntents: options.sweepIntents ?? options.repairs ?? false });
+  await core.start({ repairs: options.repairs ?? false, pollFeed: options.pollFeed ?? false, sweepIntents: options.sweepIntents ?? options.repairs ?? false, inspect: options.inspect ?? false });
   let lastQuestions: number | undefined;
   const serverStatements = async () => {
     if ((options.poolSize ?? 1) !== 1) throw new Error('serverStatements() needs a pool of one connection');

@@ -117,7 +117,7 @@ const LAYERS: Record<Layer, LayerRule> = {
   },
   core: {
     title: 'the core',
-    holds: ['cache/', 'writethrough/', 'failures/', 'changes/', 'db/', 'errors.ts'],
+    holds: ['cache/', 'writethrough/', 'failures/', 'changes/', 'inspector/', 'db/', 'errors.ts'],
     mayImport: ['logging'],
     why: "ARCHITECTURE.md: writethrough/, failures/ and cache/ import nothing from GraphQL, HTTP or config.ts's parsing (they take settings objects); dependencies point down only",
   },

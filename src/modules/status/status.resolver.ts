@@ -1,5 +1,6 @@
 import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
 import type { Context } from '../../graphql/context';
+import type { ConsistencySnapshot } from '../../inspector/consistency-figures';
 import { CacheStatus } from './status.type';
 
 @Resolver(() => CacheStatus)
@@ -9,6 +10,12 @@ export class StatusResolver {
   async cacheStatus(@Ctx() { status }: Context) {
     const report = await status();
     const { hit, negative_hit, miss, bypassed } = report.lookups;
-    return { ...report, lookups: { hits: hit, negativeHits: negative_hit, misses: miss, bypassed } };
+    return { ...report, lookups: { hits: hit, negativeHits: negative_hit, misses: miss, bypassed }, consistency: report.consistency && consistencyOf(report.consistency) };
   }
+}
+
+/** GraphQL's Float has no Infinity: none inconsistent reads as the most nines the checks can show. */
+function consistencyOf({ total, lastHour, lastDay, repaired }: ConsistencySnapshot) {
+  const window = ({ in_flight, nines, ...w }: ConsistencySnapshot['total']) => ({ ...w, inFlight: in_flight, nines: nines === Infinity ? Math.log10(w.checked) : nines });
+  return { total: window(total), lastHour: window(lastHour), lastDay: window(lastDay), repaired };
 }

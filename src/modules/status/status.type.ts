@@ -66,6 +66,45 @@ export class ChangeFollowerStatus {
   binlogPosition!: number | null;
 }
 
+@ObjectType({ description: "The consistency inspector's checks over one window: keys of settled writes checked against MySQL.", simpleResolvers: true })
+export class ConsistencyWindow {
+  @Field(() => Int)
+  checked!: number;
+
+  @Field(() => Int, { description: 'The key held that version or a newer one MySQL had, or was absent.' })
+  consistent!: number;
+
+  @Field(() => Int, { description: 'Wrong at the first check, right at the second: a write was under way.' })
+  inFlight!: number;
+
+  @Field(() => Int, { description: 'Behind, with the failure already in the failure log (reported on writeThroughFailures, and repaired by it).' })
+  recorded!: number;
+
+  @Field(() => Int, { description: 'Still wrong at the second check and unknown to the failure log: an older version, or a value MySQL never had. Each is repaired.' })
+  inconsistent!: number;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: '-log10 of the inconsistent share; while none was inconsistent, log10(checked), the most this many checks can show. Null before any check.',
+  })
+  nines!: number | null;
+}
+
+@ObjectType({ description: "The consistency inspector (INSPECTOR_SAMPLE_RATE): this instance's checks of its own writes.", simpleResolvers: true })
+export class ConsistencyStatus {
+  @Field(() => ConsistencyWindow, { description: 'Since this instance started.' })
+  total!: ConsistencyWindow;
+
+  @Field(() => ConsistencyWindow)
+  lastHour!: ConsistencyWindow;
+
+  @Field(() => ConsistencyWindow)
+  lastDay!: ConsistencyWindow;
+
+  @Field(() => Int, { description: 'Inconsistent keys set right (the wrong value taken away, MySQL\'s row written through the compare-and-set).' })
+  repaired!: number;
+}
+
 @ObjectType({ description: 'How the cache is doing, as seen from this instance.', simpleResolvers: true })
 export class CacheStatus {
   @Field(() => String)
@@ -100,4 +139,7 @@ export class CacheStatus {
 
   @Field(() => ChangeFollowerStatus, { nullable: true, description: 'The change follower; null when none is configured (CHANGE_FOLLOWER=off).' })
   changeFollower!: ChangeFollowerStatus | null;
+
+  @Field(() => ConsistencyStatus, { nullable: true, description: 'The consistency inspector; null when it is off (INSPECTOR_SAMPLE_RATE=0).' })
+  consistency!: ConsistencyStatus | null;
 }

@@ -1,0 +1,172 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Cache } from '../cache/cache';
+import { defineDeleteIfUnchanged } from '../cache/compare-and-delete';
+import type { PendingWrite } from '../writethrough/cache-writer';
+import type { EntityCache } from '../writethrough/entity-cache';
+import type { CoreLogger } from '../writethrough/logger';
+import { intentVersion } from '../writethrough/write-intents';
+import { ConsistencyFigures, type InspectionResult } from './consistency-figures';
+import { inspect } from './inspection';
+
+export interface InspectorSettings {
+  /** The share of committed writes checked, from 0 (none) to 1 (every one). */
+  sampleRate: number;
+  /** How long after a write has settled its key is first checked. */
+  delayMs: number;
+  /** How long after a first check that found the key wrong it is checked again, before anything counts. */
+  recheckMs: number;
+  /** At most this many keys checked per second (each one key of an MGET and one row of a SELECT); samples beyond are dropped. */
+  maxChecksPerSecond: number;
+  /** How often due checks run, all of them in one MGET and one SELECT per entity (100 ms). */
+  tickMs?: number;
+}
+
+/** What the inspector needs of an entity's repository. */
+export interface InspectedEntity {
+  cacheLayout: EntityCache<{ id: number; version: number }>;
+  selectByIds(ids: readonly number[]): Promise<Array<{ id: number; version: number }>>;
+}
+
+export interface InspectorDeps {
+  cache: Cache;
+  /** For taking away a value MySQL never had, which the compare-and-set cannot replace. */
+  redis: Redis | Cluster;
+  entities: Readonly<Record<string, InspectedEntity>>;
+  /** Whether the failure log holds an open failure for a key (failures/suspect-keys.ts). */
+  failureOpen(entity: string, id: number): boolean;
+  settings: InspectorSettings;
+  logger: CoreLogger;
+  /** Each check's end (`inspection`) and each repair; the metrics of the instance. */
+  observe?: (entity: string, result: InspectionResult | 'repaired') => void;
+  random?: () => number;
+  now?: () => number;
+}
+
+interface Check {
+  entity: string;
+  id: number;
+  version: number;
+  dueAt: number;
+  second: boolean;
+}
+
+/**
+ * Checks the service's own cache against MySQL, off the request path: a sample of
+ * committed writes, each some time after it settled, by the rules of inspection.ts.
+ * A key found wrong is checked again later, and counts as inconsistent only if it is
+ * still wrong (else `in_flight`: a write was under way); then it is repaired: a value
+ * MySQL never had is taken away if it is still there (compare-and-delete), and
+ * MySQL's row is written through the compare-and-set. Nothing waits for it: a write
+ * only hands it its keys, and the checks beyond `maxChecksPerSecond` are dropped.
+ */
+export class ConsistencyInspector {
+  readonly figures: ConsistencyFigures;
+  private queue: Check[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private budget: { second: number; left: number } = { second: -1, left: 0 };
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: InspectorDeps) {
+    this.random = deps.random ?? Math.random;
+    this.now = deps.now ?? Date.now;
+    this.figures = new ConsistencyFigures(this.now);
+    defineDeleteIfUnchanged(deps.redis);
+  }
+
+  /** A transaction's writes have settled: samples them for a check. */
+  observe(writes: readonly PendingWrite[]): void {
+    const { sampleRate, delayMs } = this.deps.settings;
+    for (const w of writes) {
+      if (sampleRate <= 0 || this.random() >= sampleRate || !this.deps.entities[w.entity] || !this.afford()) continue;
+      this.queue.push({ entity: w.entity, id: w.entityId, version: intentVersion(w), dueAt: this.now() + delayMs, second: false });
+    }
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      this.running ??= this.tick().finally(() => (this.running = undefined));
+    }, this.deps.settings.tickMs ?? 100);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Runs every check that is due (tests call it to not wait for the timer). */
+  async tick(): Promise<void> {
+    const now = this.now();
+    const due = this.queue.filter((c) => c.dueAt <= now);
+    if (due.length === 0) return;
+    this.queue = this.queue.filter((c) => c.dueAt > now);
+    const byEntity = new Map<string, Check[]>();
+    for (const c of due) byEntity.set(c.entity, [...(byEntity.get(c.entity) ?? []), c]);
+    await Promise.all([...byEntity].map(([entity, checks]) => this.checkAll(entity, checks)));
+  }
+
+  /** Whether a check fits this second's budget, taking its place if so. */
+  private afford(): boolean {
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.budget.second) this.budget = { second, left: this.deps.settings.maxChecksPerSecond };
+    if (this.budget.left <= 0) return false;
+    this.budget.left--;
+    return true;
+  }
+
+  private async checkAll(entity: string, checks: Check[]): Promise<void> {
+    const target = this.deps.entities[entity]!;
+    const layout = target.cacheLayout;
+    let raws: Array<string | null>;
+    let rows: Map<number, { id: number; version: number }>;
+    try {
+      // The cache first: a row read after it is at least as new as what the cache was
+      // compared with, so a write landing in between reads as the cache being behind
+      // (checked again later), never as MySQL being behind the cache.
+      raws = await this.deps.cache.mget(checks.map((c) => layout.key(c.id)));
+      rows = new Map((await target.selectByIds([...new Set(checks.map((c) => c.id))])).map((r) => [r.id, r]));
+    } catch (err) {
+      // Unable to look is no finding: these samples are dropped, not counted.
+      this.deps.logger.warn({ err, entity, checks: checks.length }, 'the consistency inspector could not read; its samples are dropped');
+      return;
+    }
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      const raw = raws[i] ?? null;
+      const verdict = inspect(layout, { version: c.version, raw, row: rows.get(c.id), failureOpen: this.deps.failureOpen(entity, c.id) });
+      if (verdict !== 'inconsistent') this.count(entity, c.second && verdict === 'consistent' ? 'in_flight' : verdict);
+      else if (!c.second) this.queue.push({ ...c, dueAt: this.now() + this.deps.settings.recheckMs, second: true });
+      else {
+        this.count(entity, 'inconsistent');
+        await this.repair(entity, target, c.id, raw!, rows.get(c.id));
+      }
+    }
+  }
+
+  private count(entity: string, result: InspectionResult | 'repaired'): void {
+    if (result === 'repaired') this.figures.countRepaired();
+    else this.figures.count(result);
+    this.deps.observe?.(entity, result);
+  }
+
+  /**
+   * Takes the wrong value away only if the key still holds it (a newer write since is
+   * left alone), then writes MySQL's row, or a tombstone if it has none, through the
+   * compare-and-set, which never replaces a newer version.
+   */
+  private async repair(entity: string, target: InspectedEntity, id: number, raw: string, row: { id: number; version: number } | undefined): Promise<void> {
+    const layout = target.cacheLayout;
+    try {
+      await this.deps.redis.deleteIfUnchanged(layout.key(id), raw);
+      const write = row ? layout.rowWrite(row, this.now()) : layout.finalTombstoneWrite(id, this.now());
+      const [outcome] = await this.deps.cache.casSetMany([write]);
+      if (outcome instanceof Error) throw outcome;
+      this.count(entity, 'repaired');
+      this.deps.logger.warn({ entity, id, found: raw.slice(0, 200), mysqlVersion: row?.version ?? null }, 'the consistency inspector found a key MySQL disagrees with, and repaired it');
+    } catch (err) {
+      this.deps.logger.warn({ err, entity, id }, 'the consistency inspector found a key MySQL disagrees with, and could not repair it; the next read that misses, or its TTL, will');
+    }
+  }
+}
