@@ -113,6 +113,7 @@ const schema = z
     FAILURE_FEED_POLL_MS: intIn(10, 60_000).default(250),
     READ_LEASE_MS: intIn(0, 600_000).default(2_000),
     INSPECTOR_SAMPLE_RATE: z.coerce.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').default(0.01),
+    INSPECTOR_READ_SAMPLE_RATE: z.coerce.number().min(0, 'must be from 0 to 1').max(1, 'must be from 0 to 1').default(0.001),
     INSPECTOR_DELAY_MS: intIn(0, 3_600_000).default(1_000),
     INSPECTOR_RECHECK_MS: intIn(0, 3_600_000).default(5_000),
     INSPECTOR_MAX_CHECKS_PER_S: intIn(1, 1_000_000).default(50),
@@ -402,7 +403,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     readLease: e.READ_LEASE_MS > 0 ? { leaseMs: e.READ_LEASE_MS } : undefined,
     inspector:
       e.INSPECTOR_SAMPLE_RATE > 0
-        ? { sampleRate: e.INSPECTOR_SAMPLE_RATE, delayMs: e.INSPECTOR_DELAY_MS, recheckMs: e.INSPECTOR_RECHECK_MS, maxChecksPerSecond: e.INSPECTOR_MAX_CHECKS_PER_S }
+        ? { sampleRate: e.INSPECTOR_SAMPLE_RATE, readSampleRate: e.INSPECTOR_READ_SAMPLE_RATE, delayMs: e.INSPECTOR_DELAY_MS, recheckMs: e.INSPECTOR_RECHECK_MS, maxChecksPerSecond: e.INSPECTOR_MAX_CHECKS_PER_S }
         : undefined,
     changeFollower:
       e.CHANGE_FOLLOWER === 'off'

@@ -20,6 +20,8 @@ export interface ConsistencySnapshot {
   lastHour: ConsistencyWindow;
   lastDay: ConsistencyWindow;
   repaired: number;
+  /** Sampled cache hits since start: checked, and stale (served a version the cache was then confirmed wrong to hold). */
+  reads: { checked: number; stale: number; nines: number | null };
 }
 
 const zero = (): InspectionCounts => ({ consistent: 0, in_flight: 0, recorded: 0, inconsistent: 0 });
@@ -33,6 +35,7 @@ export class ConsistencyFigures {
   private readonly total = zero();
   private readonly minutes = Array.from({ length: DAY_MINUTES }, () => ({ minute: -1, counts: zero() }));
   private repaired = 0;
+  private readonly reads = { checked: 0, stale: 0 };
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -45,9 +48,21 @@ export class ConsistencyFigures {
     this.repaired++;
   }
 
+  /** A sampled cache hit, checked against MySQL. */
+  countRead(): void {
+    this.reads.checked++;
+  }
+
+  /** A sampled hit served a version the cache was then confirmed wrong to hold (checked twice). */
+  countStaleRead(): void {
+    this.reads.stale++;
+  }
+
   snapshot(): ConsistencySnapshot {
     const minute = Math.floor(this.now() / MINUTE_MS);
-    return { total: windowOf(this.total), lastHour: this.since(minute - 59), lastDay: this.since(minute - DAY_MINUTES + 1), repaired: this.repaired };
+    const { checked, stale } = this.reads;
+    const reads = { checked, stale, nines: checked === 0 ? null : stale === 0 ? Infinity : -Math.log10(stale / checked) };
+    return { total: windowOf(this.total), lastHour: this.since(minute - 59), lastDay: this.since(minute - DAY_MINUTES + 1), repaired: this.repaired, reads };
   }
 
   private since(first: number): ConsistencyWindow {

@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Cache } from '../cache/cache';
 import { defineDeleteIfUnchanged } from '../cache/compare-and-delete';
 import type { PendingWrite } from '../writethrough/cache-writer';
+import type { FailureReporter } from '../writethrough/failures';
 import type { EntityCache } from '../writethrough/entity-cache';
 import type { CoreLogger } from '../writethrough/logger';
 import { intentVersion } from '../writethrough/write-intents';
@@ -11,6 +12,8 @@ import { inspect } from './inspection';
 export interface InspectorSettings {
   /** The share of committed writes checked, from 0 (none) to 1 (every one). */
   sampleRate: number;
+  /** The share of cache hits (rows read from Redis) checked against MySQL, at most one key per batch; 0: none. */
+  readSampleRate?: number;
   /** How long after a write has settled its key is first checked. */
   delayMs: number;
   /** How long after a first check that found the key wrong it is checked again, before anything counts. */
@@ -36,8 +39,15 @@ export interface InspectorDeps {
   failureOpen(entity: string, id: number): boolean;
   settings: InspectorSettings;
   logger: CoreLogger;
+  /**
+   * Where a confirmed inconsistency is recorded, as a failure of operation `inspection`:
+   * every instance then treats the key as suspect, the writeThroughFailures
+   * subscription reports it, and the repair worker closes it. None: only logged.
+   */
+  reporter?: FailureReporter;
+  instanceId: string;
   /** Each check's end (`inspection`) and each repair; the metrics of the instance. */
-  observe?: (entity: string, result: InspectionResult | 'repaired') => void;
+  observe?: (entity: string, result: InspectionResult | 'repaired' | 'read_fresh' | 'read_stale') => void;
   random?: () => number;
   now?: () => number;
 }
@@ -48,6 +58,8 @@ interface Check {
   version: number;
   dueAt: number;
   second: boolean;
+  /** A sampled cache hit: `version` is what it served, until MySQL says what the key should hold. */
+  read?: boolean;
 }
 
 /**
@@ -82,6 +94,22 @@ export class ConsistencyInspector {
       if (sampleRate <= 0 || this.random() >= sampleRate || !this.deps.entities[w.entity] || !this.afford()) continue;
       this.queue.push({ entity: w.entity, id: w.entityId, version: intentVersion(w), dueAt: this.now() + delayMs, second: false });
     }
+  }
+
+  /** Whether to check one of a batch of `hits` rows a read just served from the cache. */
+  sampleRead(hits: number): boolean {
+    const rate = this.deps.settings.readSampleRate ?? 0;
+    return rate > 0 && hits > 0 && this.random() < rate * hits;
+  }
+
+  /**
+   * A read served this version of the key from the cache: checked against MySQL at
+   * once. If MySQL is newer, the key is judged as a write of MySQL's version would be
+   * (and checked again before it counts); confirmed wrong, the read was a stale read.
+   */
+  observeRead(entity: string, id: number, version: number): void {
+    if (!this.deps.entities[entity] || !this.afford()) return;
+    this.queue.push({ entity, id, version, dueAt: this.now(), second: false, read: true });
   }
 
   start(): void {
@@ -135,14 +163,33 @@ export class ConsistencyInspector {
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
       const raw = raws[i] ?? null;
-      const verdict = inspect(layout, { version: c.version, raw, row: rows.get(c.id), failureOpen: this.deps.failureOpen(entity, c.id) });
-      if (verdict !== 'inconsistent') this.count(entity, c.second && verdict === 'consistent' ? 'in_flight' : verdict);
-      else if (!c.second) this.queue.push({ ...c, dueAt: this.now() + this.deps.settings.recheckMs, second: true });
-      else {
-        this.count(entity, 'inconsistent');
-        await this.repair(entity, target, c.id, raw!, rows.get(c.id));
+      const row = rows.get(c.id);
+      if (c.read && !c.second) {
+        // What the key should hold by now: MySQL's version, or a tombstone of at least
+        // the served row's version if MySQL has no row. No newer: the read was right.
+        const should = row ? row.version : c.version + 1;
+        this.figures.countRead();
+        if (should <= c.version) {
+          this.deps.observe?.(entity, 'read_fresh');
+          continue;
+        }
+        c.version = should;
       }
+      const verdict = inspect(layout, { version: c.version, raw, row, failureOpen: this.deps.failureOpen(entity, c.id) });
+      if (verdict === 'inconsistent' && !c.second) {
+        this.queue.push({ ...c, dueAt: this.now() + this.deps.settings.recheckMs, second: true });
+        continue;
+      }
+      // A sampled read counts as a read, fresh or stale, and not again as a key checked.
+      if (c.read) this.countRead(entity, verdict === 'inconsistent' ? 'read_stale' : 'read_fresh');
+      else this.count(entity, c.second && verdict === 'consistent' ? 'in_flight' : verdict);
+      if (verdict === 'inconsistent') await this.repair(entity, target, c.id, raw!, row);
     }
+  }
+
+  private countRead(entity: string, result: 'read_fresh' | 'read_stale'): void {
+    if (result === 'read_stale') this.figures.countStaleRead();
+    this.deps.observe?.(entity, result);
   }
 
   private count(entity: string, result: InspectionResult | 'repaired'): void {
@@ -158,15 +205,27 @@ export class ConsistencyInspector {
    */
   private async repair(entity: string, target: InspectedEntity, id: number, raw: string, row: { id: number; version: number } | undefined): Promise<void> {
     const layout = target.cacheLayout;
+    const write = row ? layout.rowWrite(row, this.now()) : layout.finalTombstoneWrite(id, this.now());
+    // Recorded first, so that whatever happens next, every instance distrusts the key
+    // below MySQL's version, the subscription hears of it and the repair worker, if
+    // this repair fails, does it again.
+    await this.deps.reporter?.report({
+      entity,
+      entityId: id,
+      operation: 'inspection',
+      version: write.version,
+      error: `the consistency inspector found ${raw.slice(0, 200)} where MySQL has ${row ? `version ${row.version}` : 'no row'}`,
+      occurredAt: new Date(this.now()),
+      instance: this.deps.instanceId,
+    });
     try {
       await this.deps.redis.deleteIfUnchanged(layout.key(id), raw);
-      const write = row ? layout.rowWrite(row, this.now()) : layout.finalTombstoneWrite(id, this.now());
       const [outcome] = await this.deps.cache.casSetMany([write]);
       if (outcome instanceof Error) throw outcome;
       this.count(entity, 'repaired');
       this.deps.logger.warn({ entity, id, found: raw.slice(0, 200), mysqlVersion: row?.version ?? null }, 'the consistency inspector found a key MySQL disagrees with, and repaired it');
     } catch (err) {
-      this.deps.logger.warn({ err, entity, id }, 'the consistency inspector found a key MySQL disagrees with, and could not repair it; the next read that misses, or its TTL, will');
+      this.deps.logger.warn({ err, entity, id }, 'the consistency inspector found a key MySQL disagrees with and could not repair it; the repair worker will');
     }
   }
 }

@@ -29,7 +29,7 @@ export interface CoreMetrics {
    */
   fenceWait(outcome: 'passed' | 'expired', seconds: number): void;
   /** The end of one key's check by the consistency inspector, or its repair (inspector/consistency-figures.ts). */
-  inspection(entity: string, result: 'consistent' | 'in_flight' | 'recorded' | 'inconsistent' | 'repaired'): void;
+  inspection(entity: string, result: 'consistent' | 'in_flight' | 'recorded' | 'inconsistent' | 'repaired' | 'read_fresh' | 'read_stale'): void;
 }
 
 export const noMetrics: CoreMetrics = {

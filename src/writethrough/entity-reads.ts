@@ -74,6 +74,7 @@ export class EntityReads<T extends VersionedTable> {
       if (lookup.row) hits++;
       else negativeHits++;
     }
+    if (hits > 0 && this.deps.readSampler?.sampleRead(hits)) this.sampleHit([...found.values()]);
     const misses = [...new Set(ids.filter((id) => !found.has(id)))];
     const bypassed = misses.filter((id) => this.isSuspect(id));
     const absent = new Set(bypassed.filter((id) => raws[ids.indexOf(id)] == null));
@@ -132,7 +133,17 @@ export class EntityReads<T extends VersionedTable> {
       if (lookup.row) hits++;
     }
     this.countLookups(0, hits, ids.length - hits, 0);
+    if (this.deps.readSampler?.sampleRead(hits)) this.sampleHit(rows);
     return rows;
+  }
+
+  /** Hands one of the rows the cache served to the inspector, picked at random. */
+  private sampleHit(rows: ReadonlyArray<Row<T> | null | undefined>): void {
+    const start = Math.floor(Math.random() * rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const row = rows[(start + k) % rows.length];
+      if (row) return this.deps.readSampler!.observeRead(this.entity, row.id, row.version);
+    }
   }
 
   /**

@@ -8,7 +8,8 @@ export type WriteOperation = 'create' | 'update' | 'delete';
 export interface FailedWrite {
   entity: string;
   entityId: number;
-  operation: WriteOperation;
+  /** The write's; `inspection`: no write failed, the consistency inspector found the key wrong (inspector/). */
+  operation: WriteOperation | 'inspection';
   /** The committed version the cache should have held. */
   version: number;
   error: string;

@@ -112,6 +112,10 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     metrics,
     ...(lease ? { lease } : {}),
     ...(unsettled ? { unsettled } : {}),
+    // Bound late: the inspector is built over the repositories these deps make.
+    ...(deps.inspector?.readSampleRate
+      ? { readSampler: { sampleRead: (hits: number) => inspector?.sampleRead(hits) ?? false, observeRead: (entity: string, id: number, version: number) => inspector?.observeRead(entity, id, version) } }
+      : {}),
     ...(deps.replicas ? { replicas: deps.replicas } : {}),
     ...(hooks ? { hooks } : {}),
   };
@@ -137,6 +141,8 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       redis,
       entities,
       failureOpen: (entity, id) => suspects.hasUnrepaired(entity, id),
+      reporter: failureLog,
+      instanceId,
       settings: deps.inspector,
       logger,
       observe: (entity, result) => metrics.inspection(entity, result),

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { pollUntil } from './poll';
 import { installDataDirectory, MARIADB_BINARIES, query, startMariadb, type PrivateMariadb } from './mysql-replica';
 
 export { MARIADB_BINARIES, type PrivateMariadb } from './mysql-replica';
@@ -73,7 +74,12 @@ export async function startBinlogMariadb(options: BinlogMariadbOptions = {}): Pr
         server.pid = current.pid;
       },
       // SIGKILL ends a stopped process too, so kill() and dispose() need no resume() first.
-      pause: async () => signal(current, 'SIGSTOP'),
+      // The signal is delivered asynchronously: a query sent right after could still be
+      // answered, so pausing ends only once the kernel reports the process stopped.
+      pause: async () => {
+        signal(current, 'SIGSTOP');
+        await pollUntil('the server to be stopped', async () => ['T', undefined].includes(await processState(current.pid)), 5_000);
+      },
       resume: async () => signal(current, 'SIGCONT'),
       async dispose() {
         await killAll();
@@ -89,6 +95,12 @@ export async function startBinlogMariadb(options: BinlogMariadbOptions = {}): Pr
 }
 
 /** Signals the current process, by its PID, unless it has exited already. */
+/** The process's state letter in /proc (T: stopped), or undefined once it is gone. */
+async function processState(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat?.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
+
 function signal(server: PrivateMariadb, name: 'SIGSTOP' | 'SIGCONT'): void {
   try {
     process.kill(server.pid, name);

@@ -116,6 +116,42 @@ describe('the consistency inspector', () => {
     expect(figures(t).checked).toBeLessThanOrEqual(3 * seconds);
   });
 
+  it('records what it found as a failure of operation inspection, which the subscription reports and the repair worker closes', async () => {
+    const t = await instance({ repairs: true, inspector: { ...EVERY_WRITE, delayMs: 300 } });
+    const recorded: Array<{ operation: string; entityId: string; version: number }> = [];
+    t.core.failureLog.onRecorded((e) => void recorded.push({ operation: e.operation, entityId: String(e.entityId), version: e.version }));
+    const user = await newUser(t);
+    const v1 = (await t.redis.get(keyOf(t, user.id)))!;
+    await t.core.users.update(user.id, { name: 'Ada Lovelace' });
+    await t.redis.set(keyOf(t, user.id), v1);
+    await pollUntil('the finding to be recorded', () => recorded.length === 1, 5_000);
+    expect(recorded).toEqual([{ operation: 'inspection', entityId: String(user.id), version: 2 }]);
+    await pollUntil('the failure to be repaired', async () => (await t.core.failureLog.countUnrepaired()) === 0, 10_000);
+  });
+
+  it('finds a row changed in MySQL behind the service (no follower) through a sampled read: a stale read, repaired', async () => {
+    const t = await instance({ inspector: { ...EVERY_WRITE, sampleRate: 0, readSampleRate: 1 } });
+    const user = await newUser(t);
+    await t.core.users.load([user.id]);
+    await t.pool.query('UPDATE users SET name = ? WHERE id = ?', ['Changed behind', user.id]);
+    // The cache still says version 1: this read serves it, and is the one sampled.
+    expect(await t.core.users.load([user.id])).toMatchObject([{ version: 1 }]);
+    await pollUntil('the stale read to be confirmed and repaired', () => t.core.inspector!.figures.snapshot().repaired === 1, 5_000);
+    expect(t.core.inspector!.figures.snapshot().reads.stale).toBe(1);
+    expect(await t.core.users.load([user.id])).toMatchObject([{ version: 2, name: 'Changed behind' }]);
+    const { reads, total } = t.core.inspector!.figures.snapshot();
+    expect(reads.checked).toBeGreaterThanOrEqual(2);
+    expect(total.inconsistent).toBe(0);
+  });
+
+  it('counts sampled reads of an unchanged row as fresh', async () => {
+    const t = await instance({ inspector: { ...EVERY_WRITE, sampleRate: 0, readSampleRate: 1 } });
+    const user = await newUser(t);
+    for (let i = 0; i < 5; i++) await t.core.users.load([user.id]);
+    await pollUntil('the reads to be checked', () => t.core.inspector!.figures.snapshot().reads.checked >= 4, 5_000);
+    expect(t.core.inspector!.figures.snapshot().reads.stale).toBe(0);
+  });
+
   it('publishes its counts in /metrics', async () => {
     const t = await instance();
     const user = await newUser(t);

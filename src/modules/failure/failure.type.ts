@@ -19,7 +19,7 @@ export class WriteThroughFailure {
   @Field(() => ID)
   entityId!: number;
 
-  @Field(() => String, { description: "'create', 'update' or 'delete'." })
+  @Field(() => String, { description: "'create', 'update' or 'delete'; 'inspection' when no write failed but the consistency inspector found the key wrong." })
   operation!: string;
 
   @Field(() => Int, { description: 'The committed version the cache should hold.' })

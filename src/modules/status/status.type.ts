@@ -90,7 +90,19 @@ export class ConsistencyWindow {
   nines!: number | null;
 }
 
-@ObjectType({ description: "The consistency inspector (INSPECTOR_SAMPLE_RATE): this instance's checks of its own writes.", simpleResolvers: true })
+@ObjectType({ description: 'Cache hits the consistency inspector checked against MySQL (INSPECTOR_READ_SAMPLE_RATE), since this instance started.', simpleResolvers: true })
+export class ConsistencyReads {
+  @Field(() => Int)
+  checked!: number;
+
+  @Field(() => Int, { description: 'Hits that served a version older than MySQL\'s, in a key still wrong at the second check (and unknown to the failure log).' })
+  stale!: number;
+
+  @Field(() => Float, { nullable: true, description: '-log10 of the stale share; while none was stale, log10(checked). Null before any check.' })
+  nines!: number | null;
+}
+
+@ObjectType({ description: "The consistency inspector (INSPECTOR_SAMPLE_RATE): this instance's checks of its own writes, and of a sample of its cache hits.", simpleResolvers: true })
 export class ConsistencyStatus {
   @Field(() => ConsistencyWindow, { description: 'Since this instance started.' })
   total!: ConsistencyWindow;
@@ -101,8 +113,11 @@ export class ConsistencyStatus {
   @Field(() => ConsistencyWindow)
   lastDay!: ConsistencyWindow;
 
-  @Field(() => Int, { description: 'Inconsistent keys set right (the wrong value taken away, MySQL\'s row written through the compare-and-set).' })
+  @Field(() => Int, { description: 'Inconsistent keys (and keys behind stale reads) set right (the wrong value taken away, MySQL\'s row written through the compare-and-set).' })
   repaired!: number;
+
+  @Field(() => ConsistencyReads)
+  reads!: ConsistencyReads;
 }
 
 @ObjectType({ description: 'How the cache is doing, as seen from this instance.', simpleResolvers: true })
