@@ -52,6 +52,9 @@ export interface InspectorDeps {
   now?: () => number;
 }
 
+/** Checks kept while the cache or MySQL cannot be read. */
+const MAX_WAITING = 10_000;
+
 interface Check {
   entity: string;
   id: number;
@@ -77,6 +80,7 @@ export class ConsistencyInspector {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private budget: { second: number; left: number } = { second: -1, left: 0 };
+  private warned = false;
   private readonly random: () => number;
   private readonly now: () => number;
 
@@ -156,10 +160,16 @@ export class ConsistencyInspector {
       raws = await this.deps.cache.mget(checks.map((c) => layout.key(c.id)));
       rows = new Map((await target.selectByIds([...new Set(checks.map((c) => c.id))])).map((r) => [r.id, r]));
     } catch (err) {
-      // Unable to look is no finding: these samples are dropped, not counted.
-      this.deps.logger.warn({ err, entity, checks: checks.length }, 'the consistency inspector could not read; its samples are dropped');
+      // Unable to look is no finding: the checks wait (a Redis outage is when keys go
+      // wrong), as many as MAX_WAITING; beyond, the oldest are dropped, uncounted.
+      if (!this.warned) this.deps.logger.warn({ err, entity, checks: checks.length }, 'the consistency inspector could not read; its checks wait until it can');
+      this.warned = true;
+      const later = this.now() + this.deps.settings.recheckMs;
+      this.queue.push(...checks.map((c) => ({ ...c, dueAt: later })));
+      if (this.queue.length > MAX_WAITING) this.queue.splice(0, this.queue.length - MAX_WAITING);
       return;
     }
+    this.warned = false;
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
       const raw = raws[i] ?? null;
