@@ -43,12 +43,16 @@ export class ChangeApplyError extends Error {
  * therefore harmless, which is what lets the follower resume from a checkpoint
  * before the rows it had already applied.
  */
+/** A committed change the cache has taken (or already held newer): its key and the version set. */
+export type AppliedListener = (changes: ReadonlyArray<{ entity: string; entityId: number; cas: { version: number } }>) => void;
+
 export class ChangeApplier {
   private readonly byTable: Map<string, FollowedTable>;
 
   constructor(
     private readonly cache: Cache,
     tables: readonly FollowedTable[],
+    private readonly onApplied?: AppliedListener,
   ) {
     this.byTable = new Map(tables.map((t) => [t.table, t]));
   }
@@ -64,6 +68,8 @@ export class ChangeApplier {
       if (outcome === 'late') late.push(w);
       else count(tally[outcome], w.entity);
     });
+    // The ones marked stale below are not: a mark tells no lie, and is no row to check.
+    this.onApplied?.(writes.filter((_, i) => outcomes[i] !== 'late').map((w) => ({ entity: w.entity, entityId: w.row.id, cas: w.cas })));
     if (late.length === 0) return tally;
     // A row is set only within half the tombstone TTL of its commit, so that it can
     // never land after the tombstone of a delete that followed it has expired (see

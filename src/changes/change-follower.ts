@@ -4,7 +4,7 @@ import type { Cache } from '../cache/cache';
 import type { CoreLogger } from '../writethrough/logger';
 import { BINLOG_PURGED, BinlogSource, type Checkpoint } from './binlog-source';
 import { binlogProblems, serverGtid, ACCESS_DENIED, PRIVILEGE_FIX } from './binlog-requirements';
-import { ChangeApplier, type FollowedTable } from './change-applier';
+import { ChangeApplier, type AppliedListener, type FollowedTable } from './change-applier';
 import { CHECKPOINTS_TABLE, FollowSession, type SessionSettings } from './follow-session';
 import { FollowerCheckpoints, LeaseLostError } from './follower-checkpoints';
 import { FollowerLease } from './follower-lease';
@@ -30,6 +30,8 @@ export interface ChangeFollowerDeps {
   metrics?: FollowerMetrics;
   /** Brings every followed table's keys up to date (a warm, through the compare-and-set), after the stored position was purged. */
   resync: () => Promise<void>;
+  /** Told of every row change once the cache has it (the consistency inspector samples them). */
+  onApplied?: AppliedListener;
 }
 
 /**
@@ -98,7 +100,7 @@ export class ChangeFollower {
     // GET_LOCK names are server-wide and at most 64 characters.
     this.lease = new FollowerLease(() => this.connect(), `throughline_follower:${database}`.slice(0, 64));
     this.checkpoints = new FollowerCheckpoints(this.lease, deps.instanceId);
-    this.applier = new ChangeApplier(deps.cache, deps.tables);
+    this.applier = new ChangeApplier(deps.cache, deps.tables, deps.onApplied);
   }
 
   start(): void {

@@ -1,11 +1,9 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { Cache } from '../cache/cache';
 import { defineDeleteIfUnchanged } from '../cache/compare-and-delete';
-import type { PendingWrite } from '../writethrough/cache-writer';
 import type { FailureReporter } from '../writethrough/failures';
 import type { EntityCache } from '../writethrough/entity-cache';
 import type { CoreLogger } from '../writethrough/logger';
-import { intentVersion } from '../writethrough/write-intents';
 import { ConsistencyFigures, type InspectionResult } from './consistency-figures';
 import { inspect } from './inspection';
 
@@ -91,12 +89,16 @@ export class ConsistencyInspector {
     defineDeleteIfUnchanged(deps.redis);
   }
 
-  /** A transaction's writes have settled: samples them for a check. */
-  observe(writes: readonly PendingWrite[]): void {
+  /**
+   * Writes that have settled (a transaction's, or row changes the change follower has
+   * written through): samples them for a check. `cas.version` is what the key must
+   * reach (an invalidation mark's half version rounds up to its write's).
+   */
+  observe(writes: ReadonlyArray<{ entity: string; entityId: number; cas: { version: number } }>): void {
     const { sampleRate, delayMs } = this.deps.settings;
     for (const w of writes) {
       if (sampleRate <= 0 || this.random() >= sampleRate || !this.deps.entities[w.entity] || !this.afford()) continue;
-      this.queue.push({ entity: w.entity, id: w.entityId, version: intentVersion(w), dueAt: this.now() + delayMs, second: false });
+      this.queue.push({ entity: w.entity, id: w.entityId, version: Math.ceil(w.cas.version), dueAt: this.now() + delayMs, second: false });
     }
   }
 

@@ -175,6 +175,8 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
         instanceId,
         logger,
         resync: () => resyncTables(db, cache, followed),
+        // Bound late, as the inspector is built after the follower's tables are known.
+        onApplied: (changes) => inspector?.observe(changes),
       })
     : undefined;
 

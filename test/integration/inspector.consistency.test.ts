@@ -4,6 +4,7 @@ import { createTestCore, type TestCore, type TestCoreOptions } from '../helpers/
 import { createTestDatabase, REDIS_URL, testKeyPrefix, type TestDatabase } from '../helpers/database';
 import { pollUntil } from '../helpers/poll';
 import { startTestServer } from '../helpers/server';
+import { startFollowingCore, type FollowingCore } from '../helpers/following-core';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy';
 
 /** Every settled write checked, at once, and again soon after if wrong: the tests drive the timer or tick themselves. */
@@ -183,4 +184,28 @@ describe('cacheStatus.consistency', () => {
       await Promise.all([on.close(), off.close()]);
     }
   });
+});
+
+describe('the consistency inspector, fed by the change follower', () => {
+  let f: FollowingCore;
+  beforeAll(async () => {
+    f = await startFollowingCore({ inspector: { ...EVERY_WRITE, delayMs: 300 }, inspect: true });
+  }, 60_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('checks a row changed behind the API once the follower has written it through, and finds it set back after', async () => {
+    const { t, sql } = f;
+    const user = await newUser(t);
+    const v1 = (await t.redis.get(keyOf(t, user.id)))!;
+    // The create is checked twice: as the unit of work's write, and as the follower's change.
+    await pollUntil('the create to be checked from both', () => figures(t).checked === 2, 10_000);
+    await sql.query('UPDATE users SET name = ? WHERE id = ?', ['Changed behind', user.id]);
+    await pollUntil('the follower to write the change through', async () => (await cachedVersion(t, user.id)) === 2, 10_000);
+    await t.redis.set(keyOf(t, user.id), v1);
+    await pollUntil('the set-back key to be found and repaired', () => t.core.inspector!.figures.snapshot().repaired === 1, 10_000);
+    expect(figures(t)).toMatchObject({ checked: 3, consistent: 2, inconsistent: 1 });
+    expect(await cachedVersion(t, user.id)).toBe(2);
+  }, 30_000);
 });
