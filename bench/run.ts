@@ -12,7 +12,7 @@
  * and two write-through services on it, the change follower on and off, and for
  * scenario 9 six services with read leases on a database of their own (two of them on
  * a private redis-server it stops, so their cache writes fail and are fenced); seeds and
- * warms them, runs the ten scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
+ * warms them, runs the eleven scenarios of bench/scenarios/ and writes bench/results.md, bench/results.json,
  * bench/results.svg, bench/results-executors.svg and bench/results-cluster.svg.
  * Everything it started is stopped (by PID), the cluster's and the private MariaDB's
  * directories removed and the database dropped at the end, or on Ctrl-C.
@@ -40,6 +40,7 @@ import { changeFollowerScenario } from './scenarios/change-follower';
 import { CLUSTER_VARIANTS, clusterScenario } from './scenarios/cluster';
 import { EXECUTOR_KEYS, executorsScenario, shortVariantName, variantExecutor } from './scenarios/executors';
 import { fencedAcksScenario } from './scenarios/fenced-acks';
+import { inspectorCostScenario } from './scenarios/inspector-cost';
 import { postWrite } from './scenarios/post-write';
 import { references } from './scenarios/references';
 import { roundTrips } from './scenarios/round-trips';
@@ -70,6 +71,8 @@ const SCENARIOS: Array<{ id: string; title: string; run: (bench: Bench) => Promi
   { id: '8', title: 'Change follower', run: (b) => changeFollowerScenario(b, printRun) },
   // On a database of its own, with services of its own: two of them lose their Redis.
   { id: '9', title: 'Fenced acknowledgements', run: fencedAcksScenario },
+  // The consistency inspector's cost, on services of its own.
+  { id: '10', title: 'Consistency inspector', run: inspectorCostScenario },
 ];
 
 async function main(): Promise<void> {

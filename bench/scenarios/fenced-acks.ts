@@ -8,7 +8,8 @@ import { startBenchRedis, type BenchRedis } from '../lib/redis';
 import type { ScenarioResult, Table, Target } from '../lib/report';
 import { SEED, seed, warm } from '../lib/seed';
 import { mysqlServerUrl, type Bench } from '../lib/setup';
-import { fmt, quantile, ratio } from '../lib/stats';
+import { fmt, ratio } from '../lib/stats';
+import { interleave, summarize, timeWrites, type Sampled, type Writer } from '../lib/timed-writes';
 
 /** The service's defaults: what an operator runs, and what the fence is measured on. */
 const DEFAULTS = loadConfig({});
@@ -34,13 +35,6 @@ const FENCE_ON = 'failing writer, fence on';
 const FENCE_OFF = 'failing writer, READ_LEASE_MS=0';
 const LEASE_ON = 'healthy writer, lease on';
 const LEASE_OFF = 'healthy writer, READ_LEASE_MS=0';
-
-interface Sampled {
-  p50: number;
-  p99: number;
-  max: number;
-  samples: number;
-}
 
 /**
  * Scenario 9: fenced acknowledgements (src/failures/fence.ts, read-lease.ts), at the
@@ -231,31 +225,6 @@ export async function fencedAcksScenario(bench: Bench): Promise<ScenarioResult> 
   }
 }
 
-interface Writer {
-  name: string;
-  service: BenchProcess;
-  url: string;
-  ids: number[];
-  sent: number;
-}
-
-/** `n` updateUser requests, `concurrency` in flight, each timed from send to answer. */
-async function timeWrites(token: string, w: Writer, n: number, concurrency: number): Promise<number[]> {
-  const ms: number[] = [];
-  let left = n;
-  const client = async () => {
-    while (left-- > 0) {
-      const i = w.sent++;
-      const id = String(w.ids[i % w.ids.length]);
-      const t = performance.now();
-      await gql(w.url, QUERIES.updateUser, { id, name: `Fenced ${i}` }, token);
-      ms.push(performance.now() - t);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, client));
-  return ms;
-}
-
 /** `n` user(id) reads one at a time, over the writer's own rows (settled: its writes have all answered). */
 async function timeReads(token: string, w: Writer, n: number): Promise<number[]> {
   const ms: number[] = [];
@@ -284,20 +253,6 @@ async function timeArrivals(token: string, w: Writer, n: number, perSecond: numb
   }
   await Promise.all(inFlight);
   return ms;
-}
-
-/** `n` samples of each of the two, in rounds of `per` alternating which goes first (a b, b a, …). */
-async function interleave(pair: readonly [Writer, Writer], n: number, per: number, run: (w: Writer, count: number) => Promise<number[]>): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = { [pair[0].name]: [], [pair[1].name]: [] };
-  for (let round = 0; round * per < n; round++) {
-    const count = Math.min(per, n - round * per);
-    for (const w of round % 2 === 0 ? pair : [pair[1], pair[0]]) out[w.name]!.push(...(await run(w, count)));
-  }
-  return out;
-}
-
-function summarize(runs: Record<string, number[]>): Record<string, Sampled> {
-  return Object.fromEntries(Object.entries(runs).map(([name, ms]) => [name, { p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), max: Math.max(...ms), samples: ms.length }]));
 }
 
 /** /readyz names Redis as not answering. */
