@@ -46,6 +46,8 @@ export interface InspectorDeps {
   instanceId: string;
   /** Each check's end (`inspection`) and each repair; the metrics of the instance. */
   observe?: (entity: string, result: InspectionResult | 'repaired' | 'read_fresh' | 'read_stale') => void;
+  /** A confirmed inconsistency's age, in seconds: from when its key was last known right to when it was confirmed. */
+  observeAge?: (entity: string, seconds: number) => void;
   random?: () => number;
   now?: () => number;
 }
@@ -61,6 +63,8 @@ interface Check {
   second: boolean;
   /** A sampled cache hit: `version` is what it served, until MySQL says what the key should hold. */
   read?: boolean;
+  /** When the key was last known to be right: the write settled, or the read was served. */
+  since: number;
 }
 
 /**
@@ -98,7 +102,7 @@ export class ConsistencyInspector {
     const { sampleRate, delayMs } = this.deps.settings;
     for (const w of writes) {
       if (sampleRate <= 0 || this.random() >= sampleRate || !this.deps.entities[w.entity] || !this.afford()) continue;
-      this.queue.push({ entity: w.entity, id: w.entityId, version: Math.ceil(w.cas.version), dueAt: this.now() + delayMs, second: false });
+      this.queue.push({ entity: w.entity, id: w.entityId, version: Math.ceil(w.cas.version), dueAt: this.now() + delayMs, second: false, since: this.now() });
     }
   }
 
@@ -115,7 +119,7 @@ export class ConsistencyInspector {
    */
   observeRead(entity: string, id: number, version: number): void {
     if (!this.deps.entities[entity] || !this.afford()) return;
-    this.queue.push({ entity, id, version, dueAt: this.now(), second: false, read: true });
+    this.queue.push({ entity, id, version, dueAt: this.now(), second: false, read: true, since: this.now() });
   }
 
   start(): void {
@@ -195,7 +199,11 @@ export class ConsistencyInspector {
       // A sampled read counts as a read, fresh or stale, and not again as a key checked.
       if (c.read) this.countRead(entity, verdict === 'inconsistent' ? 'read_stale' : 'read_fresh');
       else this.count(entity, c.second && verdict === 'consistent' ? 'in_flight' : verdict);
-      if (verdict === 'inconsistent') await this.repair(entity, target, c.id, raw!, row);
+      if (verdict === 'inconsistent') {
+        // How long it had been wrong at most: since the write settled or the read was served.
+        this.deps.observeAge?.(entity, (this.now() - c.since) / 1000);
+        await this.repair(entity, target, c.id, raw!, row);
+      }
     }
   }
 

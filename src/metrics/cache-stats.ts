@@ -70,6 +70,7 @@ export class CacheStats implements CoreMetrics {
   cacheWriteRetry(): void {}
   fenceWait(): void {}
   inspection(): void {}
+  inconsistencyAge(): void {}
 
   snapshot(): StatsSnapshot {
     const { hit, negative_hit, miss, bypassed } = this.lookups;
@@ -129,5 +130,6 @@ export function fanOut(...sinks: CoreMetrics[]): CoreMetrics {
     repair: (...a) => sinks.forEach((s) => s.repair(...a)),
     fenceWait: (...a) => sinks.forEach((s) => s.fenceWait(...a)),
     inspection: (...a) => sinks.forEach((s) => s.inspection(...a)),
+    inconsistencyAge: (...a) => sinks.forEach((s) => s.inconsistencyAge(...a)),
   };
 }

@@ -53,6 +53,7 @@ export function createPrometheusMetrics(gauges: Gauges) {
     failures: new Counter({ name: 'throughline_write_through_failures_total', help: 'Cache writes that failed after their retries and were recorded for repair.', labelNames: ['entity'], registers: [registry] }),
     fence: new Histogram({ name: 'throughline_fence_wait_seconds', help: "How long a failed cache write's answer waited for every other live instance to read its failure (READ_LEASE_MS), by outcome: passed (they all did), expired (it waited out the lease).", labelNames: ['outcome'], buckets: REQUEST_BUCKETS, registers: [registry] }),
     inspections: new Counter({ name: 'throughline_consistency_checks_total', help: "Keys of settled writes the consistency inspector (INSPECTOR_SAMPLE_RATE) checked against MySQL, by result: consistent, in_flight (wrong at the first check, right at the second), recorded (behind, with the failure already in the log), inconsistent (still wrong at the second check, unknown to the log), and repaired (an inconsistent key set right).", labelNames: ['entity', 'result'], registers: [registry] }),
+    inconsistencyAge: new Histogram({ name: 'throughline_consistency_inconsistency_age_seconds', help: 'How long each inconsistency the consistency inspector confirmed had been there at most: from the write that settled (or the read that was served) to the second check that confirmed it.', labelNames: ['entity'], buckets: [0.5, 1, 2, 5, 10, 30, 60, 300, 3600], registers: [registry] }),
     repairs: new Counter({ name: 'throughline_repairs_total', help: 'Repair attempts by outcome: repaired, postponed.', labelNames: ['entity', 'outcome'], registers: [registry] }),
     executions: new Counter({ name: 'throughline_graphql_executions_total', help: 'Operations run with GRAPHQL_EXECUTOR=jit, by how: jit (compiled) or standard (on graphql-js: not compiled yet, or not compilable). Nothing is counted with GRAPHQL_EXECUTOR=standard.', labelNames: ['executor'], registers: [registry] }),
     compiled: new Gauge({ name: 'throughline_graphql_compiled_operations', help: 'Compiled operations kept in the executor cache (at most GRAPHQL_JIT_CACHE_SIZE).', registers: [registry] }),
@@ -104,6 +105,7 @@ export function createPrometheusMetrics(gauges: Gauges) {
     repair: (entity, outcome) => m.repairs.inc({ entity, outcome }),
     fenceWait: (outcome, seconds) => m.fence.observe({ outcome }, seconds),
     inspection: (entity, result) => m.inspections.inc({ entity, result }),
+    inconsistencyAge: (entity, seconds) => m.inconsistencyAge.observe({ entity }, seconds),
   };
   const graphql: GraphQLMetrics = {
     operation: (name, outcome, seconds) => m.operations.observe({ operation: name, outcome }, seconds),

@@ -30,6 +30,8 @@ export interface CoreMetrics {
   fenceWait(outcome: 'passed' | 'expired', seconds: number): void;
   /** The end of one key's check by the consistency inspector, or its repair (inspector/consistency-figures.ts). */
   inspection(entity: string, result: 'consistent' | 'in_flight' | 'recorded' | 'inconsistent' | 'repaired' | 'read_fresh' | 'read_stale'): void;
+  /** How long a confirmed inconsistency had been there at most, from its write (or read) to its confirmation. */
+  inconsistencyAge(entity: string, seconds: number): void;
 }
 
 export const noMetrics: CoreMetrics = {
@@ -44,6 +46,7 @@ export const noMetrics: CoreMetrics = {
   repair() {},
   fenceWait() {},
   inspection() {},
+  inconsistencyAge() {},
 };
 
 /** Runs `work`, reporting how long it took and whether it threw. */

@@ -146,6 +146,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
       settings: deps.inspector,
       logger,
       observe: (entity, result) => metrics.inspection(entity, result),
+      observeAge: (entity, seconds) => metrics.inconsistencyAge(entity, seconds),
     });
   }
   const abandonedWrites = deps.intents

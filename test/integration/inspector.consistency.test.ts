@@ -34,6 +34,7 @@ async function instance(options: Partial<TestCoreOptions> = {}): Promise<TestCor
   return t;
 }
 
+const metricsOf = (t: TestCore) => t.observability.bind(t.core, { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() }, 'test').registry.metrics();
 const figures = (t: TestCore) => t.core.inspector!.figures.snapshot().total;
 const keyOf = (t: TestCore, id: number) => t.core.byName.user!.cacheLayout.key(id);
 const cachedVersion = async (t: TestCore, id: number) => JSON.parse((await t.redis.get(keyOf(t, id)))!).v as number;
@@ -59,6 +60,10 @@ describe('the consistency inspector', () => {
     expect(await cachedVersion(t, user.id)).toBe(2);
     const f = await drained(t, 2);
     expect(f).toMatchObject({ inconsistent: 1, consistent: 1, checked: 2 });
+    // Its age: from the update settling to the second check, past the first look's delay.
+    const text = await metricsOf(t);
+    expect(text).toMatch(/throughline_consistency_inconsistency_age_seconds_count\{entity="user"\} 1/);
+    expect(text).toMatch(/throughline_consistency_inconsistency_age_seconds_bucket\{le="0.5",entity="user"\} 1/);
   });
 
   it('finds a cached row with content MySQL never had at that version, and takes it away', async () => {
@@ -158,7 +163,7 @@ describe('the consistency inspector', () => {
     const user = await newUser(t);
     await t.core.users.update(user.id, { name: 'Ada Lovelace' });
     await drained(t, 2);
-    const text = await t.observability.bind(t.core, { mysql: () => t.pool.query('SELECT 1'), redis: () => t.redis.ping() }, 'test').registry.metrics();
+    const text = await metricsOf(t);
     expect(text).toMatch(/throughline_consistency_checks_total\{entity="user",result="consistent"\} 2/);
   });
 });
