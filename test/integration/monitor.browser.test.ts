@@ -33,6 +33,8 @@ beforeAll(async () => {
     commandTimeoutMs: 100,
     settings: { writeRetries: 1, writeRetryDelayMs: 5 },
     repairs: false, // the test runs the repair rounds itself
+    inspector: { sampleRate: 1, delayMs: 0, recheckMs: 100, maxChecksPerSecond: 1_000, tickMs: 50 },
+    inspect: true,
   });
   base = s.url.replace(/\/graphql$/, '');
   adminToken = await s.token(['admin']);
@@ -144,6 +146,9 @@ describe.skipIf(!haveChromium)('GET /monitor in Chromium', () => {
     expect(await page.locator('#follower-numbers').textContent()).toBe('not configured (CHANGE_FOLLOWER=off)');
 
     const user = await createUser();
+    // The inspector checks the create, and the page shows it at its next poll.
+    await page.locator('#consistency-numbers', { hasText: /last hour: [1-9]\d* checked, 0 inconsistent/ }).waitFor();
+    expect(await page.locator('#consistency').textContent()).toMatch(/^≥ \d\.\d nines$/);
     // Some reads for the hit-ratio chart: a hit (the create wrote the key through) and a miss.
     const read = await s.gql(`query($ids: [ID!]!) { users(ids: $ids) { id } }`, { ids: [user.id, '987654321'] });
     expect(read.errors).toBeUndefined();

@@ -370,6 +370,7 @@
     $('hit-ratio').textContent = st.hitRatio == null ? '—' : percent(st.hitRatio);
     $('last-repair').textContent = st.lastRepairAt ? clock(new Date(st.lastRepairAt)) : 'none yet';
     renderFollower(st.changeFollower);
+    renderConsistency(st.consistency);
     document.title = st.backlog > 0 ? `(${st.backlog}) Throughline monitor` : 'Throughline monitor';
 
     const ratios = st.series.map((b) => (b.hits + b.misses > 0 ? b.hits / (b.hits + b.misses) : null));
@@ -410,6 +411,24 @@
     const lag = f.lagSeconds == null ? '' : `lag ${f.lagSeconds.toFixed(1)} s · `;
     numbers.textContent = `${lag}applied ${f.appliedOutOfBand} out of band, ${f.appliedApi} from the API`;
     numbers.title = 'Row changes applied from the binlog since this instance started: made behind the API, and the service’s own (already written through)';
+  }
+
+  /** The consistency inspector: the last hour's nines, and what it checked and found. */
+  function renderConsistency(c) {
+    const head = $('consistency');
+    const numbers = $('consistency-numbers');
+    if (!c) {
+      head.textContent = 'off';
+      head.className = '';
+      numbers.textContent = 'not checking (INSPECTOR_SAMPLE_RATE=0)';
+      return;
+    }
+    const hour = c.lastHour;
+    // With none inconsistent, the nines are the most this many checks can show: a floor.
+    head.textContent = hour.checked === 0 ? 'no checks yet' : `${hour.inconsistent === 0 ? '≥ ' : ''}${hour.nines.toFixed(1)} nines`;
+    head.className = hour.inconsistent > 0 ? 'bad' : '';
+    numbers.textContent = `last hour: ${hour.checked} checked, ${hour.inconsistent} inconsistent · reads: ${c.reads.checked} checked, ${c.reads.stale} stale · ${c.repaired} repaired`;
+    numbers.title = 'Keys of settled writes (and sampled cache hits) checked against MySQL by this instance; an inconsistent key is one still wrong at the second check and unknown to the failure log';
   }
 
   function health(name, text) {
