@@ -22,6 +22,8 @@ export interface ConsistencySnapshot {
   repaired: number;
   /** Sampled cache hits since start: checked, and stale (served a version the cache was then confirmed wrong to hold). */
   reads: { checked: number; stale: number; nines: number | null };
+  /** Checks waiting: not yet due, due again (a second look), or waiting for the cache or MySQL to answer. */
+  pending: number;
 }
 
 const zero = (): InspectionCounts => ({ consistent: 0, in_flight: 0, recorded: 0, inconsistent: 0 });
@@ -37,7 +39,10 @@ export class ConsistencyFigures {
   private repaired = 0;
   private readonly reads = { checked: 0, stale: 0 };
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly pending: () => number = () => 0,
+  ) {}
 
   count(result: InspectionResult): void {
     this.total[result]++;
@@ -62,7 +67,7 @@ export class ConsistencyFigures {
     const minute = Math.floor(this.now() / MINUTE_MS);
     const { checked, stale } = this.reads;
     const reads = { checked, stale, nines: checked === 0 ? null : stale === 0 ? Infinity : -Math.log10(stale / checked) };
-    return { total: windowOf(this.total), lastHour: this.since(minute - 59), lastDay: this.since(minute - DAY_MINUTES + 1), repaired: this.repaired, reads };
+    return { total: windowOf(this.total), lastHour: this.since(minute - 59), lastDay: this.since(minute - DAY_MINUTES + 1), repaired: this.repaired, reads, pending: this.pending() };
   }
 
   private since(first: number): ConsistencyWindow {

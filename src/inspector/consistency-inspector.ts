@@ -83,13 +83,15 @@ export class ConsistencyInspector {
   private running: Promise<void> | undefined;
   private budget: { second: number; left: number } = { second: -1, left: 0 };
   private warned = false;
+  private inFlight = 0;
   private readonly random: () => number;
   private readonly now: () => number;
 
   constructor(private readonly deps: InspectorDeps) {
     this.random = deps.random ?? Math.random;
     this.now = deps.now ?? Date.now;
-    this.figures = new ConsistencyFigures(this.now);
+    // Those being checked right now count as pending too: they are out of the queue.
+    this.figures = new ConsistencyFigures(this.now, () => this.queue.length + this.inFlight);
     defineDeleteIfUnchanged(deps.redis);
   }
 
@@ -142,7 +144,12 @@ export class ConsistencyInspector {
     this.queue = this.queue.filter((c) => c.dueAt > now);
     const byEntity = new Map<string, Check[]>();
     for (const c of due) byEntity.set(c.entity, [...(byEntity.get(c.entity) ?? []), c]);
-    await Promise.all([...byEntity].map(([entity, checks]) => this.checkAll(entity, checks)));
+    this.inFlight += due.length;
+    try {
+      await Promise.all([...byEntity].map(([entity, checks]) => this.checkAll(entity, checks)));
+    } finally {
+      this.inFlight -= due.length;
+    }
   }
 
   /** Whether a check fits this second's budget, taking its place if so. */

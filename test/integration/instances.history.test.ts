@@ -243,6 +243,10 @@ async function healthy(): Promise<void> {
   await pollUntil(
     'every instance healthy, with nothing to repair',
     async () => {
+      // A half-open circuit closes on its next call that succeeds: a read through each
+      // instance is that call, as live traffic would be (with intents deleted once
+      // settled, the sweep no longer reads the cache in the background).
+      await Promise.all(instances.map((i) => i.gql('{ user(id: "1") { id } }')));
       const statuses = await Promise.all(instances.map(async (i) => ({ instance: i.name, ...(await i.gql(STATUS)).data?.cacheStatus })));
       if (statuses.some((s) => s.circuit !== 'closed' || s.redis !== 'ok' || s.backlog !== 0)) throw new Error(`not yet: ${JSON.stringify(statuses)}`);
       return true;

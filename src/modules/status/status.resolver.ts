@@ -15,8 +15,8 @@ export class StatusResolver {
 }
 
 /** GraphQL's Float has no Infinity: none inconsistent reads as the most nines the checks can show. */
-function consistencyOf({ total, lastHour, lastDay, repaired, reads }: ConsistencySnapshot) {
+function consistencyOf({ total, lastHour, lastDay, repaired, reads, pending }: ConsistencySnapshot) {
   const finite = (nines: number | null, checked: number) => (nines === Infinity ? Math.log10(checked) : nines);
   const window = ({ in_flight, nines, ...w }: ConsistencySnapshot['total']) => ({ ...w, inFlight: in_flight, nines: finite(nines, w.checked) });
-  return { total: window(total), lastHour: window(lastHour), lastDay: window(lastDay), repaired, reads: { ...reads, nines: finite(reads.nines, reads.checked) } };
+  return { total: window(total), lastHour: window(lastHour), lastDay: window(lastDay), repaired, reads: { ...reads, nines: finite(reads.nines, reads.checked) }, pending };
 }

@@ -118,6 +118,9 @@ export class ConsistencyStatus {
 
   @Field(() => ConsistencyReads)
   reads!: ConsistencyReads;
+
+  @Field(() => Int, { description: 'Checks waiting: not yet due, due for their second look, or waiting for Redis or MySQL to answer (at most 10,000).' })
+  pending!: number;
 }
 
 @ObjectType({ description: 'How the cache is doing, as seen from this instance.', simpleResolvers: true })
