@@ -81,8 +81,10 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
     t = await createClusterTestCore(cluster.seeds, {
       ...BURST_CORE_OPTIONS,
       commandTimeoutMs: 500,
-      // Every write checked against MySQL soon after it settles, and again before it counts.
-      inspector: { sampleRate: 1, delayMs: 50, recheckMs: 500, maxChecksPerSecond: 100_000, tickMs: 50 },
+      // Every write checked against MySQL, and again before it counts: 8 s after it
+      // settles, so that the checks add no load to the burst (the cluster declares itself
+      // down cluster-node-timeout after the kill, and the burst must be over by then).
+      inspector: { sampleRate: 1, delayMs: 8_000, recheckMs: 2_000, maxChecksPerSecond: 100_000, tickMs: 100 },
       inspect: true,
       // Silent, but for the one line that says a failure could not be put in the log.
       logger: { ...silentLogger, error: (obj, msg) => void errors.push({ msg, ...(obj as { err?: { cause?: { code?: string } }; failure?: object }) }) },
