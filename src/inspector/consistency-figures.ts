@@ -66,7 +66,7 @@ export class ConsistencyFigures {
   snapshot(): ConsistencySnapshot {
     const minute = Math.floor(this.now() / MINUTE_MS);
     const { checked, stale } = this.reads;
-    const reads = { checked, stale, nines: checked === 0 ? null : stale === 0 ? Infinity : -Math.log10(stale / checked) };
+    const reads = { checked, stale, nines: ninesOf(stale, checked) };
     return { total: windowOf(this.total), lastHour: this.since(minute - 59), lastDay: this.since(minute - DAY_MINUTES + 1), repaired: this.repaired, reads, pending: this.pending() };
   }
 
@@ -90,6 +90,10 @@ export class ConsistencyFigures {
  */
 function windowOf(counts: InspectionCounts): ConsistencyWindow {
   const checked = RESULTS.reduce((n, r) => n + counts[r], 0);
-  const nines = checked === 0 ? null : counts.inconsistent === 0 ? Infinity : -Math.log10(counts.inconsistent / checked);
-  return { ...counts, checked, nines };
+  return { ...counts, checked, nines: ninesOf(counts.inconsistent, checked) };
+}
+
+/** -log10 of the bad share; null before anything was checked, Infinity while none was bad. */
+function ninesOf(bad: number, checked: number): number | null {
+  return checked === 0 ? null : bad === 0 ? Infinity : -Math.log10(bad / checked);
 }
