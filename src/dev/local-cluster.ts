@@ -40,13 +40,28 @@ export interface LocalClusterNode {
 
 const READY_TIMEOUT_MS = 20_000;
 
-export async function startLocalCluster(masters: number, options: { dirPrefix: string }): Promise<LocalCluster> {
+export interface LocalClusterOptions {
+  dirPrefix: string;
+  /**
+   * cluster-node-timeout (Redis's default, 15 s, when left out). A node unreachable
+   * this long is marked FAIL by the others, and then, with no replica to fail over to,
+   * every node says CLUSTERDOWN, the live masters too (cluster-require-full-coverage).
+   * Worse for a test: a FAIL flag on a master that serves slots is cleared only twice
+   * this long after it was set, however soon the node is back (Redis's
+   * CLUSTER_FAIL_UNDO_TIME_MULT). A test that kills a node for a while and wants the
+   * other masters serving sets this above its longest outage.
+   */
+  nodeTimeoutMs?: number;
+}
+
+export async function startLocalCluster(masters: number, options: LocalClusterOptions): Promise<LocalCluster> {
   const dir = await mkdtemp(join(tmpdir(), options.dirPrefix));
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 15_000;
   const nodes: LocalClusterNode[] = [];
   let stopped: Promise<void> | undefined;
 
   const start = async (port: number, busPort: number): Promise<ChildProcess> => {
-    const child = spawnNode(dir, port, busPort);
+    const child = spawnNode(dir, port, busPort, nodeTimeoutMs);
     let spawnError: Error | undefined;
     child.on('error', (err) => (spawnError ??= err)); // ENOENT: no redis-server on PATH
     const answered = await pollUntil(
@@ -75,7 +90,8 @@ export async function startLocalCluster(masters: number, options: { dirPrefix: s
       const node = nodeOn(nodes, port);
       if (node.process.exitCode === null && node.process.signalCode === null) throw new Error(`the node on port ${port} is still running`);
       node.process = await start(node.port, node.busPort);
-      await everyNodeOk(nodes);
+      // If the others had marked it FAIL, they clear the flag only 2 × node timeout after setting it.
+      await everyNodeOk(nodes, READY_TIMEOUT_MS + 2 * nodeTimeoutMs);
     },
     stop: () =>
       (stopped ??= (async () => {
@@ -107,7 +123,7 @@ function nodeOn(nodes: LocalClusterNode[], port: number): LocalClusterNode {
   return node;
 }
 
-function spawnNode(dir: string, port: number, busPort: number): ChildProcess {
+function spawnNode(dir: string, port: number, busPort: number, nodeTimeoutMs: number): ChildProcess {
   return spawn(
     'redis-server',
     [
@@ -115,6 +131,7 @@ function spawnNode(dir: string, port: number, busPort: number): ChildProcess {
       '--cluster-port', String(busPort),
       '--bind', '127.0.0.1',
       '--cluster-enabled', 'yes',
+      '--cluster-node-timeout', String(nodeTimeoutMs),
       '--cluster-config-file', join(dir, `nodes-${port}.conf`),
       '--dir', dir,
       '--save', '',
@@ -132,12 +149,12 @@ async function distinctFreePorts(count: number): Promise<number[]> {
   return [...ports];
 }
 
-async function everyNodeOk(nodes: readonly LocalClusterNode[]): Promise<void> {
+async function everyNodeOk(nodes: readonly LocalClusterNode[], timeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const ok = await pollUntil(async () => {
     const infos = await Promise.all(nodes.map((n) => clusterInfo(n.port)));
     return infos.every((info) => /^cluster_state:ok\r?$/m.test(info));
-  }, Date.now() + READY_TIMEOUT_MS);
-  if (!ok) throw new Error(`the Redis Cluster did not reach cluster_state:ok within ${READY_TIMEOUT_MS / 1000} s`);
+  }, Date.now() + timeoutMs);
+  if (!ok) throw new Error(`the Redis Cluster did not reach cluster_state:ok within ${timeoutMs / 1000} s`);
 }
 
 async function clusterInfo(port: number): Promise<string> {
