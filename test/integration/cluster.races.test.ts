@@ -17,7 +17,7 @@ describe.skipIf(skipped !== undefined)('write-through races on a Redis Cluster (
   });
   afterAll(() => cluster?.dispose());
 
-  describeWriteThroughRaces((hooks) => createClusterTestCore(cluster!.seeds, { hooks, settings: { writeRetries: 0 } }));
+  describeWriteThroughRaces((options) => createClusterTestCore(cluster!.seeds, { ...options, settings: { writeRetries: 0 } }));
 });
 
 if (skipped) it.skip(`cluster races skipped: ${skipped}`, () => {});

@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import type { MySqlTable } from 'drizzle-orm/mysql-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../../src/cache/redis-client';
+import type { InspectorSettings } from '../../../src/inspector/consistency-inspector';
 import { entities } from '../../../src/entities';
 import type { RepositoryHooks } from '../../../src/writethrough/repository';
 import type { TestCore } from '../../helpers/core';
@@ -17,8 +18,13 @@ import { pollUntil } from '../../helpers/poll';
  * The races run in full for every entity of the registry (src/entities.ts), each on a
  * core and database of its own (as the suite had for users alone); the compare-and-set
  * itself knows no entity, so its tests run once.
+ *
+ * The consistency inspector watches every race (a negative control for it): every
+ * write that settles and every batch that hits is checked against MySQL as the races
+ * run, held writes and backfills still in flight, and each entity's block ends by
+ * asserting it found no inconsistent key and no stale read.
  */
-export function describeWriteThroughRaces(openCore: (hooks: RepositoryHooks) => Promise<TestCore<RedisClient>>): void {
+export function describeWriteThroughRaces(openCore: (options: RaceCoreOptions) => Promise<TestCore<RedisClient>>): void {
   for (const key of ENTITY_KEYS) {
     describe(entities[key].name, () => describeEntityRaces(openCore, key));
   }
@@ -26,7 +32,7 @@ export function describeWriteThroughRaces(openCore: (hooks: RepositoryHooks) => 
   describe('the compare-and-set', () => {
     let t: TestCore<RedisClient>;
     beforeAll(async () => {
-      t = await openCore({});
+      t = await openCore({ hooks: {}, inspector: RACE_INSPECTOR, inspect: true });
     });
     afterAll(() => t?.close());
 
@@ -79,13 +85,23 @@ function gate(what = 'a gate to open', timeoutMs = 10_000) {
   return { open, opened };
 }
 
-function describeEntityRaces(openCore: (hooks: RepositoryHooks) => Promise<TestCore<RedisClient>>, key: EntityKey): void {
+/** What the suite asks of the core it is given (the caller adds its Redis and settings). */
+export interface RaceCoreOptions {
+  hooks: RepositoryHooks;
+  inspector: InspectorSettings;
+  inspect: true;
+}
+
+/** Every settled write and every batch with a hit checked at once, and again 50 ms after if wrong. */
+const RACE_INSPECTOR: InspectorSettings = { sampleRate: 1, readSampleRate: 1, delayMs: 0, recheckMs: 50, maxChecksPerSecond: 100_000, tickMs: 20 };
+
+function describeEntityRaces(openCore: (options: RaceCoreOptions) => Promise<TestCore<RedisClient>>, key: EntityKey): void {
   const hooks: RepositoryHooks = {};
   let t: TestCore<RedisClient>;
   let e: EntitySample;
 
   beforeAll(async () => {
-    t = await openCore(hooks);
+    t = await openCore({ hooks, inspector: RACE_INSPECTOR, inspect: true });
     e = await entitySample(t.core, key); // an order's or a review's user and product are made here
   });
   afterAll(() => t?.close());
@@ -99,6 +115,8 @@ function describeEntityRaces(openCore: (hooks: RepositoryHooks) => Promise<TestC
     const raw = await t.redis.get(e.repository.cacheLayout.key(id));
     return raw === null ? null : (JSON.parse(raw) as { v: number }).v;
   };
+  /** Until the inspector has nothing queued or running: its checks read MySQL too. */
+  const inspectorIdle = () => pollUntil('the inspector to end its checks', () => t.core.inspector!.figures.snapshot().pending === 0);
 
   describe('update', () => {
     it('leaves the newest version in the cache when 50 concurrent writes land in reverse order', async () => {
@@ -171,6 +189,7 @@ function describeEntityRaces(openCore: (hooks: RepositoryHooks) => Promise<TestC
       backfill.open();
       await slowRead;
       expect(JSON.parse((await t.redis.get(e.repository.cacheLayout.key(id)))!)).toEqual({ v: 2, deleted: true });
+      await inspectorIdle();
       const before = t.statements.count;
       expect(await e.repository.load([id])).toEqual([null]);
       expect(t.statements.count).toBe(before); // answered by the tombstone, not MySQL
@@ -188,6 +207,16 @@ function describeEntityRaces(openCore: (hooks: RepositoryHooks) => Promise<TestC
       expect(await slowRead).toEqual([null]);
       expect(await cachedVersion(nextId)).toBe(1);
       expect((await e.repository.load([nextId]))[0]).toEqual(created);
+    });
+  });
+
+  describe('the consistency inspector', () => {
+    it('found no inconsistent key and no stale read in these races, writes in flight included', async () => {
+      await inspectorIdle();
+      const { total, reads } = t.core.inspector!.figures.snapshot();
+      expect(total.checked).toBeGreaterThanOrEqual(50); // the 50 racing writes at least
+      expect(reads.checked).toBeGreaterThan(0);
+      expect({ inconsistent: total.inconsistent, recorded: total.recorded, staleReads: reads.stale }).toEqual({ inconsistent: 0, recorded: 0, staleReads: 0 });
     });
   });
 }
