@@ -146,7 +146,7 @@ export async function consistencyScenario(bench: Bench): Promise<ScenarioResult>
       { target: 'write-through: 0 stale reads outside the fault windows', actual: `${ours.outside} of ${fmt(ours.readsOutside)}`, met: ours.outside === 0 },
       {
         target: 'write-through: ≥ 6 nines of stale reads overall, with faults',
-        actual: `${ours.stale} stale of ${fmt(ours.reads)}: ${fmt(nines(ours.stale, ours.reads))} nines${ours.stale === 0 ? ` (the most ${fmt(ours.reads)} reads can show; 6 needs BENCH_CONSISTENCY_READS=1000000)` : ''}`,
+        actual: `${ours.stale} stale of ${fmt(ours.reads)}: ${fmt(nines(ours.stale, ours.reads))} nines${ours.stale === 0 ? ` (the most ${fmt(ours.reads)} reads can show${ours.reads < 1_000_000 ? '; 6 needs BENCH_CONSISTENCY_READS=1000000' : ''})` : ''}`,
         met: ours.stale === 0 || nines(ours.stale, ours.reads) >= 6,
       },
       { target: 'write-through: no drift once the faults stop', actual: String(ours.drift), met: ours.drift === 0 },
@@ -166,7 +166,9 @@ export async function consistencyScenario(bench: Bench): Promise<ScenarioResult>
       tables,
       targets,
       notes: [
-        `The issue's figures are over 1,000,000 reads and 100,000 writes (BENCH_CONSISTENCY_READS=1000000: about 40 minutes per system on the 2-core development machine, at some 500 requests a second with the pauses); the default is ${fmt(READS)} reads, so with none stale the nines shown are a floor.`,
+        READS >= 1_000_000
+          ? `The issue's scale: ${fmt(READS)} reads and ${fmt(WRITES)} writes per system.`
+          : `The issue's figures are over 1,000,000 reads and 100,000 writes (BENCH_CONSISTENCY_READS=1000000: 997 s for the three systems on the 2-core development machine); this run has ${fmt(READS)} reads, so with none stale the nines shown are a floor.`,
         `Load average (1 min) at the scenario's start and end: ${loadStart} and ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores.`,
       ],
       data: { reads: READS, writes: WRITES, rows },
