@@ -1,6 +1,6 @@
 import { loadConfig } from '../src/config';
 import { migrateDatabase } from '../src/db/migrate';
-import { VERSIONED_TABLES } from '../src/entities';
+import { LIST_TRIGGERS, VERSIONED_TABLES } from '../src/entities';
 import { loadEnvFile } from '../src/env-file';
 import { explainMysqlError, explainStartupError } from '../src/startup-errors';
 
@@ -12,7 +12,7 @@ import { explainMysqlError, explainStartupError } from '../src/startup-errors';
 async function run(): Promise<void> {
   loadEnvFile();
   const { url } = loadConfig(process.env).mysql;
-  await migrateDatabase(url, { versionedTables: VERSIONED_TABLES }).catch((err: unknown) => {
+  await migrateDatabase(url, { versionedTables: VERSIONED_TABLES, triggers: LIST_TRIGGERS }).catch((err: unknown) => {
     throw explainMysqlError(err, url);
   });
   console.log(`migrations applied to ${new URL(url).pathname.slice(1)}`);

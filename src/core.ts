@@ -1,5 +1,5 @@
 import type { Config } from './config';
-import { entities } from './entities';
+import { entities, lists } from './entities';
 import { OrderService } from './orders/order-service';
 import { createWriteThrough, type WriteThroughDeps } from './writethrough/write-through';
 
@@ -11,8 +11,8 @@ export type CoreDeps = WriteThroughDeps;
  * reachable by its registry name (`core.users`), as resolvers use it.
  */
 export function createCore(deps: CoreDeps) {
-  const core = createWriteThrough(entities, deps);
-  return { ...core, ...core.repositories, ordering: new OrderService(deps.db, core.work, core.repositories) };
+  const core = createWriteThrough(entities, deps, lists);
+  return { ...core, ...core.repositories, ordering: new OrderService(core.work, core.repositories) };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -8,7 +8,7 @@ import { coreSettings, createCore } from './core';
 import { openConnections } from './connections';
 import { migrateDatabase } from './db/migrate';
 import { ensureServices } from './dev/services';
-import { VERSIONED_TABLES } from './entities';
+import { LIST_TRIGGERS, VERSIONED_TABLES } from './entities';
 import { loadEnvFile } from './env-file';
 import { buildGraphQLSchema } from './graphql/schema';
 import { createLogger, type Logger } from './logging/logger';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     });
   }
   await checkMysqlAnswers(config.mysql.url);
-  await migrateDatabase(config.mysql.url, { versionedTables: VERSIONED_TABLES }).catch((err: unknown) => {
+  await migrateDatabase(config.mysql.url, { versionedTables: VERSIONED_TABLES, triggers: LIST_TRIGGERS }).catch((err: unknown) => {
     throw explainMysqlError(err, config.mysql.url);
   });
 

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { migrate } from 'drizzle-orm/mysql2/migrator';
 import mysql from 'mysql2/promise';
 import { createDatabase, createPool } from './client';
-import { ensureVersionTriggers } from './version-triggers';
+import { ensureTriggers, ensureVersionTriggers, type VersionTrigger } from './version-triggers';
 
 /** The committed drizzle-kit output, from both src/db and dist/db. */
 export const MIGRATIONS_FOLDER = resolve(__dirname, '../../migrations');
@@ -16,6 +16,8 @@ export interface MigrateOptions {
    * registry names them; the core does not know the app's tables.
    */
   versionedTables?: readonly string[];
+  /** More BEFORE triggers to keep as worded: the association lists' version bumps (writethrough/list-triggers.ts). */
+  triggers?: readonly VersionTrigger[];
 }
 
 /**
@@ -25,7 +27,7 @@ export interface MigrateOptions {
  * exactly once.
  */
 export async function migrateDatabase(url: string, options: MigrateOptions = {}): Promise<void> {
-  const { migrationsFolder = MIGRATIONS_FOLDER, versionedTables = [] } = options;
+  const { migrationsFolder = MIGRATIONS_FOLDER, versionedTables = [], triggers = [] } = options;
   await ensureDatabase(url);
   const pool = createPool({ url, poolSize: 1 });
   try {
@@ -39,6 +41,7 @@ export async function migrateDatabase(url: string, options: MigrateOptions = {})
       await migrate(db, { migrationsFolder });
       // After the migrations, which create the tables; still under the lock.
       await ensureVersionTriggers(db, versionedTables);
+      await ensureTriggers(db, triggers);
     } finally {
       await db.execute(sql`SELECT RELEASE_LOCK('throughline_migrate')`);
     }

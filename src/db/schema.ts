@@ -107,6 +107,7 @@ export type ReviewRow = typeof reviews.$inferSelect;
 // defined by the core, in writethrough/tables.ts; exported here too, so that
 // drizzle-kit, which reads this file, keeps them in the migrations.
 export {
+  listVersions,
   readLeases,
   writeIntents,
   writeThroughEvents,

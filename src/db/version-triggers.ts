@@ -26,7 +26,7 @@ export const VERSION_TRIGGER_BODIES = {
 export interface VersionTrigger {
   name: string;
   table: string;
-  event: keyof typeof VERSION_TRIGGER_BODIES;
+  event: 'INSERT' | 'UPDATE' | 'DELETE';
   body: string;
 }
 
@@ -63,7 +63,14 @@ interface ExistingTrigger {
  * for that long; that happens once per table, not on every start.
  */
 export async function ensureVersionTriggers(db: Pick<Database, 'execute'>, tableNames: readonly string[]): Promise<void> {
-  const wanted = tableNames.flatMap(versionTriggersOf);
+  await ensureTriggers(db, tableNames.flatMap(versionTriggersOf));
+}
+
+/**
+ * Makes sure each of `wanted` (BEFORE triggers) exists as worded, by the same rules:
+ * the version triggers, and the association lists' (writethrough/list-triggers.ts).
+ */
+export async function ensureTriggers(db: Pick<Database, 'execute'>, wanted: readonly VersionTrigger[]): Promise<void> {
   if (wanted.length === 0) return;
   const [[server]] = (await db.execute(sql`SELECT VERSION() AS version, DATABASE() AS name, CURRENT_USER() AS user`)) as unknown as [
     Array<{ version: string; name: string | null; user: string }>,

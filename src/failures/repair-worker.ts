@@ -2,7 +2,6 @@ import type { Cache, CasWrite } from '../cache/cache';
 import type { WriteThroughFailureRow } from '../writethrough/tables';
 import type { CoreMetrics } from '../writethrough/core-metrics';
 import type { CoreLogger } from '../writethrough/logger';
-import type { Repository, VersionedTable } from '../writethrough/repository';
 import type { FailureEvent } from './failure-event';
 import type { RepairQueue } from './repair-queue';
 import { Rounds } from './rounds';
@@ -19,7 +18,8 @@ export interface RepairSettings {
 export interface RepairWorkerDeps {
   queue: RepairQueue;
   cache: Cache;
-  repositories: Record<string, Repository<VersionedTable>>;
+  /** By the name the failure log records: every entity's repository and every association list. */
+  repositories: Record<string, Repairable>;
   settings: RepairSettings;
   logger: CoreLogger;
   /** False while the cache is known to be down: then a round would only fail, so it is skipped. */
@@ -29,6 +29,16 @@ export interface RepairWorkerDeps {
   /** Records the failures MySQL refused earlier; returns how many still wait. */
   flushPending: () => Promise<number>;
   metrics?: CoreMetrics;
+}
+
+/** What a repair needs of a cached thing: its rows as MySQL has them now, and how each is written. */
+export interface Repairable {
+  selectByIds(ids: readonly number[]): Promise<Array<{ id: number; version: number }>>;
+  cacheLayout: {
+    /** Given only rows its own `selectByIds` returned (typed `never`: each target has its own row type). */
+    rowWrite(row: never, readAtMs: number): CasWrite;
+    finalTombstoneWrite(id: number, readAtMs: number): CasWrite;
+  };
 }
 
 export interface RepairRound {
@@ -150,7 +160,7 @@ export class RepairWorker {
       const rows = new Map((await repository.selectByIds(ids)).map((row) => [row.id, row]));
       for (const id of ids) {
         const row = rows.get(id);
-        writes.push(row ? repository.cacheLayout.rowWrite(row, readAt) : repository.cacheLayout.finalTombstoneWrite(id, readAt));
+        writes.push(row ? repository.cacheLayout.rowWrite(row as never, readAt) : repository.cacheLayout.finalTombstoneWrite(id, readAt));
         owners.push(byKey.get(`${entity}:${id}`)!);
       }
     }

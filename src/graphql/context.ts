@@ -1,7 +1,7 @@
 import type { Core } from '../core';
-import type { Entities } from '../entities';
+import type { Entities, Lists } from '../entities';
 import type { StatusReport } from '../metrics/status';
-import { loadersOf, type LoadersOf } from '../writethrough/loaders';
+import { listLoadersOf, loadersOf, type ListLoadersOf, type LoadersOf } from '../writethrough/loaders';
 import type { Access } from './auth';
 
 /** What every resolver gets: the core, this request's own loaders, who is asking, and the status report. */
@@ -12,8 +12,8 @@ export interface Context {
   status: () => Promise<StatusReport>;
 }
 
-/** One loader per registered entity, by its cache name: `loaders.user`, `loaders.product`, … */
-export type Loaders = LoadersOf<Entities>;
+/** One loader per registered entity and association list, by its cache name: `loaders.user`, `loaders.user_orders`, … */
+export type Loaders = LoadersOf<Entities> & ListLoadersOf<Lists>;
 
 /** Loaders are made per request, so a batch never mixes requests and nothing is cached in-process for longer. */
 export function createContext(core: Core, access: Access, status: () => Promise<StatusReport>): Context {
@@ -21,7 +21,7 @@ export function createContext(core: Core, access: Access, status: () => Promise<
     core,
     access,
     status,
-    loaders: loadersOf<Entities>(core.repositories),
+    loaders: { ...loadersOf<Entities>(core.repositories), ...listLoadersOf<Lists>(core.lists) },
   };
 }
 

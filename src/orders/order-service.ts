@@ -1,6 +1,4 @@
-import { and, desc, eq, gte, sql } from 'drizzle-orm';
-import type { Database } from '../db/client';
-import { translateDatabaseError } from '../db/errors';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import { orders, products, users, type OrderRow } from '../db/schema';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { assertId, type Repository } from '../writethrough/repository';
@@ -24,7 +22,6 @@ export interface PlaceOrder {
  */
 export class OrderService {
   constructor(
-    private readonly db: Database,
     private readonly work: UnitOfWork,
     private readonly repositories: {
       products: Repository<typeof products>;
@@ -54,26 +51,14 @@ export class OrderService {
       const order = await this.repositories.orders.selectOne(tx, header.insertId);
       return {
         result: order,
-        writes: [...this.repositories.products.cacheWrites('update', product), ...this.repositories.orders.cacheWrites('create', order)],
+        writes: [
+          ...this.repositories.products.cacheWrites('update', product),
+          ...this.repositories.orders.cacheWrites('create', order),
+          // The user's, the product's and the newest orders: written through with the rows.
+          ...(await this.repositories.orders.listWrites(tx, order, 'create')),
+        ],
       };
     });
-  }
-
-  /** The newest orders' ids, newest first; the caller loads the orders through its loader. */
-  async recentIds(limit: number): Promise<number[]> {
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_ORDERS) {
-      throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_RECENT_ORDERS}`, 'limit');
-    }
-    try {
-      const rows = await this.db
-        .select({ id: orders.id })
-        .from(orders)
-        .orderBy(desc(orders.createdAt), desc(orders.id))
-        .limit(limit);
-      return rows.map((r) => r.id);
-    } catch (err) {
-      throw translateDatabaseError(err, 'order');
-    }
   }
 
   /**

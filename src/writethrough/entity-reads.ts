@@ -13,18 +13,19 @@ import type { RepositoryDeps } from './repository-deps';
 import { assertId, type Row } from './rows';
 
 /**
- * The read path of one entity: a batch of ids through the cache (one MGET, the misses
+ * The read path of one entity (or association list: its rows are list states,
+ * writethrough/association-list.ts): a batch of ids through the cache (one MGET, the misses
  * in one SELECT … IN, their backfill in one pipeline of compare-and-sets), or past it
  * when the cache cannot answer or the policy does not use it.
  */
-export class EntityReads<T extends VersionedTable> {
+export class EntityReads<R extends { id: number; version: number }> {
   private readonly hooks: RepositoryHooks;
   private readonly now: () => number;
 
   constructor(
     private readonly entity: string,
-    private readonly table: T,
-    private readonly layout: EntityCache<Row<T>>,
+    private readonly source: RowSource<R>,
+    private readonly layout: EntityCache<R>,
     private readonly rules: PolicyRules,
     private readonly deps: RepositoryDeps,
   ) {
@@ -38,7 +39,7 @@ export class EntityReads<T extends VersionedTable> {
    * pipeline. If Redis fails, the whole batch is read from MySQL (a replica, if there
    * are any) and not backfilled.
    */
-  async load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+  async load(ids: readonly number[]): Promise<Array<R | null>> {
     for (const id of ids) assertId(id);
     this.metrics.loaderBatch(this.entity, ids.length);
     if (!this.rules.readsCache) return this.loadUncached(ids);
@@ -63,7 +64,7 @@ export class EntityReads<T extends VersionedTable> {
       const rows = this.allAnswered(ids, raws);
       if (rows) return rows;
     }
-    const found = new Map<number, Row<T> | null>();
+    const found = new Map<number, R | null>();
     let hits = 0;
     let negativeHits = 0;
     for (let i = 0; i < raws.length; i++) {
@@ -123,8 +124,8 @@ export class EntityReads<T extends VersionedTable> {
    * order, with no map of what was found or list of what was not; undefined at the
    * first value that is not an answer, for `load`'s general path to take over.
    */
-  private allAnswered(ids: readonly number[], raws: ReadonlyArray<string | null>): Array<Row<T> | null> | undefined {
-    const rows = new Array<Row<T> | null>(ids.length);
+  private allAnswered(ids: readonly number[], raws: ReadonlyArray<string | null>): Array<R | null> | undefined {
+    const rows = new Array<R | null>(ids.length);
     let hits = 0;
     for (let i = 0; i < ids.length; i++) {
       const lookup = this.layout.readShared(ids[i]!, raws[i] ?? null);
@@ -138,7 +139,7 @@ export class EntityReads<T extends VersionedTable> {
   }
 
   /** Hands one of the rows the cache served to the inspector, picked at random. */
-  private sampleHit(rows: ReadonlyArray<Row<T> | null | undefined>): void {
+  private sampleHit(rows: ReadonlyArray<R | null | undefined>): void {
     const start = Math.floor(Math.random() * rows.length);
     for (let k = 0; k < rows.length; k++) {
       const row = rows[(start + k) % rows.length];
@@ -161,7 +162,7 @@ export class EntityReads<T extends VersionedTable> {
    * (read-your-writes), which a lagging replica cannot promise; so do all keys when
    * the read lease has run out (`primaryOnly`), since any of them may be one.
    */
-  private async loadPastCache(ids: readonly number[], { primaryOnly = false } = {}): Promise<Array<Row<T> | null>> {
+  private async loadPastCache(ids: readonly number[], { primaryOnly = false } = {}): Promise<Array<R | null>> {
     const unique = [...new Set(ids)];
     const fromReplica = this.deps.replicas && !primaryOnly ? unique.filter((id) => !this.isSuspect(id)) : [];
     const replicaIds = new Set(fromReplica);
@@ -180,7 +181,7 @@ export class EntityReads<T extends VersionedTable> {
    * Reads rows from the next replica. A replica that fails rests, and this read goes
    * to the primary: a read the primary could answer never fails for a replica's sake.
    */
-  private async selectFromReplica(ids: readonly number[]): Promise<Array<Row<T>>> {
+  private async selectFromReplica(ids: readonly number[]): Promise<Array<R>> {
     const replica = this.deps.replicas?.next();
     if (!replica) return this.selectByIds(ids);
     try {
@@ -198,7 +199,7 @@ export class EntityReads<T extends VersionedTable> {
    * still answer the version before it from Redis, and a client reading here and then
    * there would see time go back.
    */
-  private async awaitSettled(ids: readonly number[], found: ReadonlyMap<number, Row<T> | null>): Promise<void> {
+  private async awaitSettled(ids: readonly number[], found: ReadonlyMap<number, R | null>): Promise<void> {
     if (!this.deps.unsettled || ids.length === 0) return;
     await this.deps.unsettled.awaitSettled(this.entity, ids.map((id) => ({ id, version: found.get(id)?.version })));
   }
@@ -208,7 +209,7 @@ export class EntityReads<T extends VersionedTable> {
   }
 
   /** The `off` policy: straight to MySQL, the cache neither asked nor filled. */
-  private async loadUncached(ids: readonly number[]): Promise<Array<Row<T> | null>> {
+  private async loadUncached(ids: readonly number[]): Promise<Array<R | null>> {
     const rows = new Map((await this.selectByIds([...new Set(ids)])).map((row) => [row.id, row]));
     return ids.map((id) => rows.get(id) ?? null);
   }
@@ -226,7 +227,7 @@ export class EntityReads<T extends VersionedTable> {
   }
 
   /** Returns the ids whose version is now cached (or outdone by a newer one there). */
-  private async backfill(ids: readonly number[], found: Map<number, Row<T> | null>, readAt: number): Promise<Set<number>> {
+  private async backfill(ids: readonly number[], found: Map<number, R | null>, readAt: number): Promise<Set<number>> {
     await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
     const writes = ids.map((id) => {
       const row = found.get(id);
@@ -246,7 +247,7 @@ export class EntityReads<T extends VersionedTable> {
    * Reads rows straight from the primary, past the cache (for repairs, audits, the
    * misses of `load` and, without replicas, reads the cache could not answer).
    */
-  async selectByIds(ids: readonly number[]): Promise<Array<Row<T>>> {
+  async selectByIds(ids: readonly number[]): Promise<Array<R>> {
     try {
       return await this.select(this.deps.db, ids, 'select');
     } catch (err) {
@@ -254,15 +255,26 @@ export class EntityReads<T extends VersionedTable> {
     }
   }
 
-  private async select(db: Database, ids: readonly number[], operation: 'select' | 'replica_select'): Promise<Array<Row<T>>> {
-    const rows = await timed(
-      () =>
-        db
-          .select()
-          .from(this.table as MySqlTable)
-          .where(inArray(this.table.id, [...ids])),
+  private select(db: Database, ids: readonly number[], operation: 'select' | 'replica_select'): Promise<Array<R>> {
+    return timed(
+      () => this.source.select(db, ids),
       (seconds, ok) => this.metrics.mysqlCall(operation, seconds, ok),
     );
-    return rows as Array<Row<T>>;
   }
+}
+
+/** Where a read path's rows come from in MySQL: one statement for a batch of ids. */
+export interface RowSource<R> {
+  select(db: Database, ids: readonly number[]): Promise<R[]>;
+}
+
+/** A table's rows by primary key: `SELECT * … WHERE id IN (…)`. */
+export function tableSource<T extends VersionedTable>(table: T): RowSource<Row<T>> {
+  return {
+    select: async (db, ids) =>
+      (await db
+        .select()
+        .from(table as MySqlTable)
+        .where(inArray(table.id, [...ids]))) as Array<Row<T>>,
+  };
 }

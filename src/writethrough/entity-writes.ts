@@ -6,6 +6,7 @@ import type { PendingWrite } from './cache-writer';
 import type { VersionedTable } from './entity';
 import type { EntityCache } from './entity-cache';
 import type { WriteOperation } from './failures';
+import type { AssociationList } from './association-lists';
 import type { RepositoryDeps } from './repository-deps';
 import { assertId, type NewRow, type Patch, type Row } from './rows';
 import { WriteStatements } from './statements';
@@ -18,6 +19,8 @@ import type { Transaction } from './unit-of-work';
  */
 export class EntityWrites<T extends VersionedTable> {
   private readonly writableFields: ReadonlySet<string>;
+  /** A list's owner column: set when the edge is made, never changed (the edge would move between lists). */
+  private readonly ownerFields: ReadonlySet<string>;
   private readonly now: () => number;
   private readonly statements: WriteStatements<T>;
 
@@ -27,9 +30,13 @@ export class EntityWrites<T extends VersionedTable> {
     private readonly layout: EntityCache<Row<T>>,
     private readonly rules: PolicyRules,
     private readonly deps: RepositoryDeps,
+    /** The association lists this table's rows are edges of: each create and delete writes them through too. */
+    private readonly lists: readonly AssociationList[] = [],
   ) {
     const managed: readonly string[] = ['id', 'version', 'createdAt', 'updatedAt'];
-    this.writableFields = new Set(Object.keys(getTableColumns(table)).filter((f) => !managed.includes(f)));
+    const columns = getTableColumns(table);
+    this.writableFields = new Set(Object.keys(columns).filter((f) => !managed.includes(f)));
+    this.ownerFields = new Set(Object.keys(columns).filter((f) => lists.some((l) => l.definition.owner === columns[f])));
     this.now = deps.now ?? Date.now;
     this.statements = new WriteStatements(deps.db, table, entity);
   }
@@ -40,7 +47,7 @@ export class EntityWrites<T extends VersionedTable> {
       const [header] = await tx.insert(this.table).values(values as T['$inferInsert']);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'create', id: header.insertId });
       const row = await this.selectOne(tx, header.insertId);
-      return { result: row, writes: this.cacheWrites('create', row) };
+      return { result: row, writes: [...this.cacheWrites('create', row), ...(await this.listWrites(tx, row, 'create'))] };
     });
   }
 
@@ -78,16 +85,18 @@ export class EntityWrites<T extends VersionedTable> {
     return this.deps.work.run(this.entity, async (tx) => {
       // FOR UPDATE: no other transaction can bump the version between this read and
       // the DELETE, so the tombstone outranks every version the row ever had.
-      const [current] = await tx
-        .select({ version: this.table.version })
+      // The whole row: its owner columns name the lists it leaves.
+      const [current] = (await tx
+        .select()
         .from(this.table as MySqlTable)
         .where(eq(this.table.id, id))
-        .for('update');
+        .for('update')) as Array<Row<T>>;
       if (!current) return { result: false, writes: [] };
       await tx.delete(this.table).where(eq(this.table.id, id));
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'delete', id });
-      const cas = this.rules.afterDelete(this.layout, id, current.version as number, this.now());
-      return { result: true, writes: cas ? [{ entity: this.entity, entityId: id, operation: 'delete', cas }] : [] };
+      const cas = this.rules.afterDelete(this.layout, id, current.version, this.now());
+      const row: PendingWrite[] = cas ? [{ entity: this.entity, entityId: id, operation: 'delete', cas }] : [];
+      return { result: true, writes: [...row, ...(await this.listWrites(tx, current, 'delete'))] };
     });
   }
 
@@ -95,6 +104,16 @@ export class EntityWrites<T extends VersionedTable> {
   cacheWrites(operation: WriteOperation, row: Row<T>): PendingWrite[] {
     const cas = this.rules.afterWrite(this.layout, row, this.now());
     return cas ? [{ entity: this.entity, entityId: row.id, operation, cas }] : [];
+  }
+
+  /**
+   * The lists an edge just created or deleted in `tx` is in, as they now stand (for
+   * the unit of work, after the entity's own writes: one pipeline for all of them).
+   */
+  async listWrites(tx: Transaction, row: Row<T>, operation: WriteOperation): Promise<PendingWrite[]> {
+    const writes: PendingWrite[] = [];
+    for (const list of this.lists) writes.push(...(await list.cacheWrites(tx, list.ownerOf(row), operation)));
+    return writes;
   }
 
   /** Reads one row inside a transaction, so it sees that transaction's own writes. */
@@ -115,7 +134,7 @@ export class EntityWrites<T extends VersionedTable> {
 
   private assertWritable(values: object, operation: 'create' | 'update'): void {
     for (const field of Object.keys(values)) {
-      if (!this.writableFields.has(field)) {
+      if (!this.writableFields.has(field) || (operation === 'update' && this.ownerFields.has(field))) {
         throw new InvalidInputError(`${field} cannot be set by ${operation}`, field);
       }
     }

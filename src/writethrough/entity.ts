@@ -37,16 +37,21 @@ export function defineEntity<N extends string, T extends VersionedTable>(
   table: T,
   defaults: { policy?: CachePolicy; ttlSeconds?: number } = {},
 ): EntityDefinition<N, T> {
-  if (!NAME.test(name)) throw new Error(`entity name "${name}" must be 1 to 32 lower-case letters, digits or _, starting with a letter`);
+  assertName(name, 'entity');
   return { name, table, ...defaults };
 }
 
+/** Entity and list names share the key space, the failure log and the intents: the same rule for both. */
+export function assertName(name: string, what: 'entity' | 'list'): void {
+  if (!NAME.test(name)) throw new Error(`${what} name "${name}" must be 1 to 32 lower-case letters, digits or _, starting with a letter`);
+}
+
 /** The registry's definitions, checked for one name used twice (two tables would share keys). */
-export function definitionsOf(registry: EntityRegistry): EntityDefinition[] {
+export function definitionsOf(registry: EntityRegistry, alsoNamed: readonly string[] = []): EntityDefinition[] {
   const definitions = Object.values(registry);
   const seen = new Set<string>();
-  for (const { name } of definitions) {
-    if (seen.has(name)) throw new Error(`two entities are named "${name}": their cache keys would collide`);
+  for (const name of [...definitions.map((d) => d.name), ...alsoNamed]) {
+    if (seen.has(name)) throw new Error(`two entities or lists are named "${name}": their cache keys would collide`);
     seen.add(name);
   }
   return definitions;

@@ -1,7 +1,9 @@
 import DataLoader from 'dataloader';
 import type { Repository, Row, VersionedTable } from './repository';
 import type { EntityRegistry } from './entity';
-import type { RepositoriesOf } from './write-through';
+import type { ListsOf, RepositoriesOf } from './write-through';
+import type { ListRegistry, ListRow } from './association-list';
+import type { AssociationList } from './association-lists';
 
 /** The most ids one `Repository.load` is given: it bounds one MGET and one IN (…) list. */
 export const MAX_BATCH_IDS = 500;
@@ -177,4 +179,16 @@ export function loadersOf<R extends EntityRegistry>(repositories: RepositoriesOf
   const loaders: Record<string, EntityLoader<unknown>> = {};
   for (const repository of Object.values(repositories) as Array<Repository<VersionedTable>>) loaders[repository.entity] = createLoader(repository);
   return loaders as unknown as LoadersOf<R>;
+}
+
+/** A request's loaders for a list registry: one per list, by its cache name (`loaders.user_orders`), over owner ids. */
+export type ListLoadersOf<L extends ListRegistry> = {
+  readonly [K in keyof L as L[K]['name']]: EntityLoader<ListRow>;
+};
+
+/** One loader per association list: the lists of a level's owners in one MGET, their misses in one SELECT. */
+export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): ListLoadersOf<L> {
+  const loaders: Record<string, EntityLoader<ListRow>> = {};
+  for (const list of Object.values(lists) as AssociationList[]) loaders[list.entity] = new EntityLoader((owners) => list.load(owners));
+  return loaders as unknown as ListLoadersOf<L>;
 }

@@ -5,7 +5,8 @@ import type { PendingWrite } from './cache-writer';
 import { rowCodec } from './codec';
 import type { EntityDefinition, VersionedTable } from './entity';
 import { EntityCache } from './entity-cache';
-import { EntityReads } from './entity-reads';
+import { EntityReads, tableSource } from './entity-reads';
+import type { AssociationList } from './association-lists';
 import { EntityWrites } from './entity-writes';
 import type { WriteOperation } from './failures';
 import type { RepositoryDeps } from './repository-deps';
@@ -28,12 +29,14 @@ export class Repository<T extends VersionedTable> {
   readonly table: T;
   readonly cacheLayout: EntityCache<Row<T>>;
   readonly policy: CachePolicy;
-  private readonly reads: EntityReads<T>;
+  private readonly reads: EntityReads<Row<T>>;
   private readonly writes: EntityWrites<T>;
 
   constructor(
     definition: EntityDefinition<string, T>,
     private readonly deps: RepositoryDeps,
+    /** The association lists whose edges are this table's rows. */
+    lists: readonly AssociationList[] = [],
   ) {
     const { name: entity, table } = definition;
     this.entity = entity;
@@ -43,8 +46,8 @@ export class Repository<T extends VersionedTable> {
     // The operator's setting for this entity, then the entity's own default, then the operator's for all.
     this.policy = deps.settings.policyByEntity?.[entity] ?? definition.policy ?? deps.settings.policy ?? 'write-through';
     const rules = policyRules(this.policy);
-    this.reads = new EntityReads(entity, table, this.cacheLayout, rules, deps);
-    this.writes = new EntityWrites(entity, table, this.cacheLayout, rules, deps);
+    this.reads = new EntityReads(entity, tableSource(table), this.cacheLayout, rules, deps);
+    this.writes = new EntityWrites(entity, table, this.cacheLayout, rules, deps, lists);
   }
 
   /** A loader's batch function (writethrough/loaders.ts): one value per id, in the order given, `null` where no row exists. */
@@ -72,6 +75,11 @@ export class Repository<T extends VersionedTable> {
   /** What the cache policy writes for a row a transaction has just written (for a unit of work of several tables). */
   cacheWrites(operation: WriteOperation, row: Row<T>): PendingWrite[] {
     return this.writes.cacheWrites(operation, row);
+  }
+
+  /** What the lists an edge was just added to or removed from in `tx` now write (for a unit of work of several tables). */
+  listWrites(tx: Transaction, row: Row<T>, operation: WriteOperation): Promise<PendingWrite[]> {
+    return this.writes.listWrites(tx, row, operation);
   }
 
   /** Reads one row inside a transaction, so it sees that transaction's own writes. */

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, datetime, index, int, mysqlTable, varchar } from 'drizzle-orm/mysql-core';
+import { bigint, datetime, index, int, mysqlTable, primaryKey, varchar } from 'drizzle-orm/mysql-core';
 
 /**
  * The tables the write-through core keeps for itself, whatever entities it caches:
@@ -101,3 +101,19 @@ export const readLeases = mysqlTable('read_leases', {
   cursor: bigint('cursor', { mode: 'number', unsigned: true }).notNull(),
   expiresAt: datetime('expires_at', { mode: 'date', fsp: 3 }).notNull(),
 });
+
+/**
+ * One row per association list that has changed (writethrough/association-list.ts):
+ * its version, bumped by a trigger on the edge table in the same transaction as the
+ * edge, so a list's version and its members always commit together, whoever writes
+ * them. A list with no row here is at version 0: unchanged since the triggers exist.
+ */
+export const listVersions = mysqlTable(
+  'list_versions',
+  {
+    list: varchar('list', { length: 32 }).notNull(),
+    ownerId: bigint('owner_id', { mode: 'number', unsigned: true }).notNull(),
+    version: bigint('version', { mode: 'number', unsigned: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.list, t.ownerId] })],
+);

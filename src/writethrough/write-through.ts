@@ -14,6 +14,8 @@ import { ReadLeases } from '../failures/read-leases';
 import { RepairQueue } from '../failures/repair-queue';
 import { RepairWorker, type RepairSettings } from '../failures/repair-worker';
 import { SuspectKeys } from '../failures/suspect-keys';
+import { AssociationList } from './association-lists';
+import type { ListRegistry } from './association-list';
 import { CacheWriter } from './cache-writer';
 import { definitionsOf, type EntityRegistry } from './entity';
 import type { CoreLogger } from './logger';
@@ -73,7 +75,7 @@ export interface WriteThroughDeps {
  * caller. Nothing here starts a timer: the caller starts the feed and the repair
  * worker (see `start`), so tests choose what runs.
  */
-export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: WriteThroughDeps) {
+export function createWriteThrough<R extends EntityRegistry, L extends ListRegistry = Record<never, never>>(registry: R, deps: WriteThroughDeps, listRegistry?: L) {
   const { db, redis, settings, instanceId, logger, hooks } = deps;
   const metrics = deps.metrics ?? noMetrics;
   const redisCache = createCache(redis, metrics);
@@ -119,11 +121,15 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     ...(deps.replicas ? { replicas: deps.replicas } : {}),
     ...(hooks ? { hooks } : {}),
   };
-  const repositories = repositoriesOf(registry, repositoryDeps);
+  const lists = listsOf((listRegistry ?? {}) as L, repositoryDeps);
+  const listsByName: Record<string, AssociationList> = Object.fromEntries(Object.values(lists).map((l) => [l.entity, l]));
+  const repositories = repositoriesOf(registry, repositoryDeps, Object.values(lists));
+  // Entities and lists, by the name failures and intents record.
+  const cached = { ...byName(repositories), ...listsByName };
   const repairWorker = new RepairWorker({
     queue: new RepairQueue(db, instanceId),
     cache,
-    repositories: byName(repositories),
+    repositories: cached,
     settings: deps.repair,
     logger,
     cacheAvailable: () => circuit?.state !== 'open',
@@ -139,7 +145,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     inspector = new ConsistencyInspector({
       cache,
       redis,
-      entities,
+      entities: cached,
       failureOpen: (entity, id) => suspects.hasUnrepaired(entity, id),
       reporter: failureLog,
       instanceId,
@@ -154,7 +160,7 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
         db,
         cache,
         keyOf: (entity, id) => {
-          const repository = entities[entity];
+          const repository = cached[entity];
           if (!repository) throw new Error(`no repository for entity "${entity}" in the write intents`);
           return repository.cacheLayout.key(id);
         },
@@ -198,6 +204,10 @@ export function createWriteThrough<R extends EntityRegistry>(registry: R, deps: 
     repositories,
     /** The same, by the entity's cache name (`byName.user`): what failures and intents record. */
     byName: entities,
+    /** One per association list, under the list registry's names (`lists.userOrders`). */
+    lists,
+    /** The same, by the list's cache name (`listsByName.user_orders`): what failures and intents record. */
+    listsByName,
     /**
      * Starts following the failure feed (the cursor first, then the unrepaired keys,
      * so nothing recorded in between is missed) and, unless told not to, polling it
@@ -235,10 +245,18 @@ export type WriteThrough<R extends EntityRegistry> = ReturnType<typeof createWri
 /** A registry's repositories, under the registry's names, each typed by its table. */
 export type RepositoriesOf<R extends EntityRegistry> = { readonly [K in keyof R]: Repository<R[K]['table']> };
 
-function repositoriesOf<R extends EntityRegistry>(registry: R, deps: RepositoryDeps): RepositoriesOf<R> {
-  definitionsOf(registry); // one name used twice is refused before anything is built
-  const entries = Object.entries(registry).map(([key, definition]) => [key, new Repository(definition, deps)] as const);
+function repositoriesOf<R extends EntityRegistry>(registry: R, deps: RepositoryDeps, lists: readonly AssociationList[]): RepositoriesOf<R> {
+  // One name used twice, by two entities or an entity and a list, is refused before anything is built.
+  definitionsOf(registry, lists.map((l) => l.entity));
+  const entries = Object.entries(registry).map(([key, definition]) => [key, new Repository(definition, deps, lists.filter((l) => l.definition.edges === definition.table))] as const);
   return Object.fromEntries(entries) as unknown as RepositoriesOf<R>;
+}
+
+/** A list registry's lists, under its names. */
+export type ListsOf<L extends ListRegistry> = { readonly [K in keyof L]: AssociationList };
+
+function listsOf<L extends ListRegistry>(registry: L, deps: RepositoryDeps): ListsOf<L> {
+  return Object.fromEntries(Object.entries(registry).map(([key, definition]) => [key, new AssociationList(definition, deps)])) as ListsOf<L>;
 }
 
 /** The repair worker and the sweep look repositories up by the entity names the failure log records. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { migrateDatabase } from '../../src/db/migrate';
-import { VERSIONED_TABLES } from '../../src/entities';
+import { LIST_TRIGGERS, VERSIONED_TABLES } from '../../src/entities';
 
 /** The server the tests use: MYSQL_URL's server, never its database. */
 export const MYSQL_SERVER_URL = serverUrl(process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/throughline');
@@ -23,7 +23,7 @@ export interface TestDatabase {
 export async function createTestDatabase(serverUrl = MYSQL_SERVER_URL): Promise<TestDatabase> {
   const name = `tl_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const url = `${serverUrl}${name}`;
-  await migrateDatabase(url, { versionedTables: VERSIONED_TABLES });
+  await migrateDatabase(url, { versionedTables: VERSIONED_TABLES, triggers: LIST_TRIGGERS });
   return {
     name,
     url,

@@ -214,7 +214,7 @@ describe('fuzzed requests', () => {
     });
     // Every key is one of ours, well formed, and agrees with MySQL; nothing was written elsewhere.
     for (const key of await s.redis.keys(`${s.settings.keyPrefix}*`)) {
-      expect(key).toMatch(new RegExp(`^${s.settings.keyPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(user|product|order):\\d+$`));
+      expect(key).toMatch(new RegExp(`^${s.settings.keyPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(user|product|order|user_orders|product_orders|product_reviews|recent_orders):\\d+$`));
       expect(decodeEnvelope((await s.redis.get(key))!), key).toBeDefined();
     }
     expect(await keysOutsidePrefix()).toBe(before.keysOutsidePrefix);

@@ -42,17 +42,18 @@ describe('placeOrder', () => {
     expect(await productInMysql(productId)).toMatchObject({ stock: 7, version: 2 });
   });
 
-  it('writes the product and the order through in one pipeline after the commit', async () => {
+  it("writes the product, the order and the order's three lists through in one pipeline after the commit", async () => {
     const [userId, productId] = [await createUser(), await createProduct()];
     const pipelines = vi.spyOn(env.s.redis, 'pipeline');
     const { result, redis } = await env.cost(() => place(userId, productId, 1));
     expect(result.errors).toBeUndefined();
     expect(pipelines).toHaveBeenCalledTimes(1);
     pipelines.mockRestore();
-    // Two compare-and-sets (commandstats also counts the commands each script runs),
-    // then one MGET for the response's nested user and product (their two batches are
-    // made in the same turn, so they go out together): both hits.
-    expect(redis).toEqual({ evalsha: 2, time: 2, get: 2, set: 2, mget: 1 });
+    // Five compare-and-sets, the product, the order, and the user's, the product's and
+    // the newest orders' lists (commandstats also counts the commands each script
+    // runs), then one MGET for the response's nested user and product (their two
+    // batches are made in the same turn, so they go out together): both hits.
+    expect(redis).toEqual({ evalsha: 5, time: 5, get: 5, set: 5, mget: 1 });
   });
 
   it('leaves both the order and the product in the cache: reading them back costs no SQL', async () => {
@@ -157,10 +158,10 @@ describe('recentOrders', () => {
     expect(res.data!.recentOrders.map((o: { id: string }) => o.id)).toEqual(placed.slice(-5).reverse());
   });
 
-  it('costs one SQL query (the ids) and one MGET per level when warm: the orders, then their users and products together', async () => {
+  it('costs no SQL and one MGET per level when warm: the cached list, the orders, then their users and products together', async () => {
     const { result, sql, redis } = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
     expect(result.data!.recentOrders).toHaveLength(50);
-    expect({ sql, redis }).toEqual({ sql: 1, redis: { mget: 2 } });
+    expect({ sql, redis }).toEqual({ sql: 0, redis: { mget: 3 } });
   });
 
   it('costs one SELECT … IN per type for its misses when cold, and is warm again after', async () => {
@@ -168,10 +169,10 @@ describe('recentOrders', () => {
     await env.s.redis.del(...keys);
     const cold = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
     expect(cold.result.data!.recentOrders).toHaveLength(50);
-    expect(cold.sql).toBe(4); // the ids, then orders, users and products IN (…)
-    expect(cold.redis.mget).toBe(2);
+    expect(cold.sql).toBe(4); // the list, then orders, users and products IN (…)
+    expect(cold.redis.mget).toBe(3);
     const warm = await env.cost(() => env.s.gql(RECENT, { limit: 50 }));
-    expect({ sql: warm.sql, redis: warm.redis }).toEqual({ sql: 1, redis: { mget: 2 } });
+    expect({ sql: warm.sql, redis: warm.redis }).toEqual({ sql: 0, redis: { mget: 3 } });
   });
 
   it.each([0, 101])('rejects limit %i as BAD_USER_INPUT', async (limit) => {

@@ -199,7 +199,7 @@ describe('Subscription: writeThroughFailures', () => {
     const error = await pollUntil('the subscription to be refused', () => subscriber.error);
     expect(error).toEqual([
       expect.objectContaining({
-        message: 'entity must be one of user, product, order, review, got "usr"',
+        message: 'entity must be one of user, product, order, review, user_orders, product_orders, product_reviews, recent_orders, got "usr"',
         extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', field: 'entity' }),
       }),
     ]);

@@ -78,6 +78,7 @@ describe('the service process', () => {
     expect((tables as Array<Record<string, string>>).map((r) => Object.values(r)[0]).sort()).toEqual([
       '__drizzle_migrations',
       'change_follower_checkpoints',
+      'list_versions',
       'orders',
       'products',
       'read_leases',
@@ -90,6 +91,7 @@ describe('the service process', () => {
     // MariaDB shows a display width (bigint(20)), MySQL 8 does not.
     const bigint = expect.stringMatching(/^bigint(\(20\))? unsigned$/);
     expect(versions).toEqual([
+      { t: 'list_versions', c: bigint },
       { t: 'orders', c: bigint },
       { t: 'products', c: bigint },
       { t: 'reviews', c: bigint },

@@ -1,9 +1,9 @@
 import { IsOptional, IsString } from 'class-validator';
 import { ArgsType, Field, ID } from 'type-graphql';
-import { ENTITY_NAMES } from '../../entities';
+import { CACHED_NAMES } from '../../entities';
 
-/** "'user', 'product' or 'order'": what `entity` may be (every registered entity), for the schema's descriptions. */
-export const FAILURE_ENTITIES_TEXT = ENTITY_NAMES.map((name) => `'${name}'`)
+/** "'user', 'product' or 'order'": what `entity` may be (every registered entity and association list), for the schema's descriptions. */
+export const FAILURE_ENTITIES_TEXT = CACHED_NAMES.map((name) => `'${name}'`)
   .join(', ')
   .replace(/, ([^,]*)$/, ' or $1');
 

@@ -3,7 +3,7 @@ import { requireScope } from '../../graphql/auth';
 import type { Context } from '../../graphql/context';
 import { badInput, parseEventId } from '../../graphql/ids';
 import type { FailureEvent } from '../../failures/failure-event';
-import { ENTITY_NAMES } from '../../entities';
+import { CACHED_NAMES } from '../../entities';
 import { WriteThroughFailuresArgs } from './failure.args';
 import { WriteThroughFailure } from './failure.type';
 
@@ -17,8 +17,8 @@ export class WriteThroughFailureResolver {
     subscribe: ({ args, context }) => {
       requireScope((context as Context).access, 'admin');
       const { entity, after } = args as WriteThroughFailuresArgs;
-      if (entity != null && !(ENTITY_NAMES as readonly string[]).includes(entity)) {
-        throw badInput(`entity must be one of ${ENTITY_NAMES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
+      if (entity != null && !CACHED_NAMES.includes(entity)) {
+        throw badInput(`entity must be one of ${CACHED_NAMES.join(', ')}, got ${JSON.stringify(entity.slice(0, 40))}`, 'entity');
       }
       return (context as Context).core.feed.subscribe({
         entity: entity ?? undefined,

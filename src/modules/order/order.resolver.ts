@@ -3,8 +3,13 @@ import type { OrderRow } from '../../db/schema';
 import type { Context } from '../../graphql/context';
 import { referenced } from '../../graphql/references';
 import { parseId } from '../../graphql/ids';
+import { SINGLE_OWNER } from '../../writethrough/association-list';
+import { DEFAULT_FIRST, listConnection } from '../connection/connection';
+import { OrderConnection } from '../connection/connection.types';
 import { Product } from '../product/product.type';
 import { User } from '../user/user.type';
+import { InvalidInputError } from '../../errors';
+import { MAX_RECENT_ORDERS } from '../../orders/order-service';
 import { PlaceOrderInput } from './order.input';
 import { Order } from './order.type';
 
@@ -17,11 +22,25 @@ export class OrderResolver {
   }
 
   @Authorized('read')
-  @Query(() => [Order], { description: 'Newest first; `limit` from 1 to 100.' })
+  @Query(() => [Order], {
+    description: 'Newest first; `limit` from 1 to 100. From the cached list of the newest orders, as latestOrders.',
+    deprecationReason: 'Use latestOrders(first, after): the same orders as a connection, with cursors to page on.',
+  })
   async recentOrders(@Arg('limit', () => Int, { defaultValue: 20 }) limit: number, @Ctx() { core, loaders }: Context) {
-    const ids = await core.ordering.recentIds(limit);
+    assertLimit(limit);
+    const page = await core.lists.recentOrders.page((await loaders.recent_orders.load(SINGLE_OWNER))!, limit);
     // An order deleted between the two reads is left out rather than answered as null.
-    return (await loaders.order.loadMany(ids)).filter((o) => o !== null);
+    return (await loaders.order.loadMany(page.ids)).filter((o) => o !== null);
+  }
+
+  @Authorized('read')
+  @Query(() => OrderConnection, { description: 'Every order, newest first; `first` from 1 to 100. Cached and written through with every order placed.' })
+  latestOrders(
+    @Arg('first', () => Int, { defaultValue: DEFAULT_FIRST }) first: number,
+    @Arg('after', () => String, { nullable: true, description: "An edge's cursor, or pageInfo.endCursor: the page after it." }) after: string | null,
+    @Ctx() { core, loaders }: Context,
+  ) {
+    return listConnection({ list: core.lists.recentOrders, lists: loaders.recent_orders, nodes: loaders.order, kind: 'order' }, SINGLE_OWNER, { first, after });
   }
 
   @Authorized('write')
@@ -46,5 +65,12 @@ export class OrderResolver {
   @FieldResolver(() => Product)
   async product(@Root() order: OrderRow, @Ctx() { loaders }: Context) {
     return referenced(await loaders.product.load(order.productId), `product ${order.productId} of order ${order.id}`);
+  }
+}
+
+/** recentOrders' own words for a limit out of range, as before it read the cached list. */
+function assertLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT_ORDERS) {
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_RECENT_ORDERS}`, 'limit');
   }
 }
