@@ -88,10 +88,25 @@ async function main(): Promise<void> {
     orders: constantRows('order', order),
     reviews: constantRows('review', review),
   };
+  // Every list holds the newest 100 ids (500 down to 401), whatever its owner.
+  const constantList = (entity: string) => ({
+    entity,
+    load: async (owners: readonly number[]) => owners.map((id) => ({ id, version: 1, ids: Array.from({ length: 100 }, (_, i) => 500 - i), more: true })),
+    page: async (list: { ids: number[] }, first: number, after?: number) => {
+      const ids = list.ids.filter((id) => after === undefined || id < after);
+      return { ids: ids.slice(0, first), hasNextPage: ids.length > first };
+    },
+  });
+  const lists = {
+    userOrders: constantList('user_orders'),
+    productOrders: constantList('product_orders'),
+    productReviews: constantList('product_reviews'),
+    recentOrders: constantList('recent_orders'),
+  };
   const core = {
     repositories,
     ...repositories,
-    ordering: { recentIds: async (limit: number) => Array.from({ length: limit }, (_, i) => 500 - i) },
+    lists,
     circuit: undefined,
     failureLog: { countUnrepaired: async () => 0, latestEventId: async () => 0 },
   } as unknown as Core;

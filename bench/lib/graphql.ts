@@ -5,6 +5,8 @@ export const QUERIES = {
   products: 'query Products($ids: [ID!]!) { products(ids: $ids) { id name stock version } }',
   recentOrders:
     'query Recent($limit: Int!) { recentOrders(limit: $limit) { id quantity totalCents user { id name email } product { id name stock } } }',
+  userOrders:
+    'query UserOrders($id: ID!, $first: Int!) { user(id: $id) { id name orders(first: $first) { edges { cursor node { id quantity product { id name } } } pageInfo { hasNextPage endCursor } } } }',
   updateUser: 'mutation Update($id: ID!, $name: String!) { updateUser(id: $id, input: { name: $name }) { id name version } }',
 } as const;
 

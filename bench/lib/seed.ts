@@ -8,6 +8,8 @@ export interface SeedSizes {
 }
 
 export const SEED: SeedSizes = { users: 1000, products: 50, orders: 500 };
+/** Users 1 to LIST_USERS have 20 orders more each (the newest LIST_USERS × 20 orders). */
+export const LIST_USERS = 20;
 
 /**
  * Fills the bench database with plain multi-row INSERTs: seeding is not what is
@@ -32,6 +34,9 @@ export async function seed(url: string, sizes: SeedSizes = SEED): Promise<void> 
       return [(i * 7) % sizes.users + 1, product, quantity, quantity * prices[product - 1]!];
     });
     await connection.query('INSERT INTO orders (user_id, product_id, quantity, total_cents) VALUES ?', [orders]);
+    // A page's worth of orders for each of the first LIST_USERS users, for the list scenarios.
+    const listed = Array.from({ length: LIST_USERS * 20 }, (_, i) => [(i % LIST_USERS) + 1, (i % sizes.products) + 1, 1, prices[i % sizes.products]!]);
+    await connection.query('INSERT INTO orders (user_id, product_id, quantity, total_cents) VALUES ?', [listed]);
   } finally {
     await connection.end();
   }

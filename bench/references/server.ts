@@ -92,6 +92,19 @@ function peerResolvers(pool: Pool) {
         });
       },
     },
+    // A page of a user's orders: one indexed SELECT … LIMIT per page, the products through their loader.
+    User: {
+      orders: async (u: { id: number }, { first, after }: { first: number; after?: string | null }, ctx: Context) => {
+        const before = after ? Number(Buffer.from(after, 'base64url').toString()) : Number.MAX_SAFE_INTEGER;
+        const [rows] = await pool.query<RowDataPacket[]>('SELECT * FROM orders WHERE user_id = ? AND id < ? ORDER BY id DESC LIMIT ?', [u.id, before, first + 1]);
+        const edges = rows.slice(0, first).map((r) => {
+          const o = order(r);
+          ctx.loaders!.order.prime(o.id, o);
+          return { cursor: Buffer.from(String(o.id)).toString('base64url'), node: o };
+        });
+        return { edges, pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null, endCursor: edges.at(-1)?.cursor ?? null } };
+      },
+    },
     Order: {
       user: (o: { userId: number }, _: unknown, ctx: Context) => ctx.loaders!.user.load(o.userId),
       product: (o: { productId: number }, _: unknown, ctx: Context) => ctx.loaders!.product.load(o.productId),

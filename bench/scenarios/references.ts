@@ -4,6 +4,7 @@ import { LOAD_PLAN, describePlan } from '../lib/plan';
 import type { ScenarioResult, Table, Target } from '../lib/report';
 import type { Bench } from '../lib/setup';
 import { fmt, ratio } from '../lib/stats';
+import { LIST_USERS } from '../lib/seed';
 import { READS } from './throughput';
 
 const USERS = 1000;
@@ -11,6 +12,11 @@ const RECENT = body(QUERIES.recentOrders, { limit: 50 });
 
 /** Every read the targets name, with its bodies. */
 const REFERENCE_READS: Record<string, string[]> = { ...READS, 'recentOrders(limit: 50) { user product }': [RECENT] };
+/** A user's first page of orders, each with its product: the users seeded with 20 orders (lib/seed.ts). */
+const USER_ORDERS = 'user(id) { orders(first: 20) { edges { node { product } } } }';
+const PAGES: Record<string, string[]> = {
+  [USER_ORDERS]: Array.from({ length: LIST_USERS }, (_, i) => body(QUERIES.userOrders, { id: String(i + 1), first: 20 })),
+};
 const WRITES: Record<string, string[]> = {
   'updateUser, one hot row': Array.from({ length: 100 }, (_, i) => body(QUERIES.updateUser, { id: '1', name: `Hot ${i}` })),
   'updateUser, distinct rows': Array.from({ length: USERS }, (_, i) => body(QUERIES.updateUser, { id: String(i + 1), name: `Row ${i + 1}` })),
@@ -65,6 +71,15 @@ export async function references(bench: Bench, onRun?: (query: string, variant: 
     { name: 'Throughline', url: service.url },
     { name: 'plain peer', url: refs.peer.url },
   ];
+  // The floor has no lists to answer from: the page is against the peer only.
+  for (const [page, bodies] of Object.entries(PAGES)) {
+    const r = await compareLoads(
+      writers.map((v) => ({ ...v, bodies, token: bench.token, checkBodies: true })),
+      { ...LOAD_PLAN, onRun: (name, run) => onRun?.(page, name, run) },
+    );
+    results[page] = r;
+    table(page, writers.map((v) => v.name), r);
+  }
   for (const [write, bodies] of Object.entries(WRITES)) {
     const r = await compareLoads(
       writers.map((v) => ({ ...v, bodies, token: bench.token, checkBodies: true })),
@@ -83,6 +98,7 @@ export async function references(bench: Bench, onRun?: (query: string, variant: 
   vs(many!, 'plain peer', 3, 'users(ids: 100)');
   vs(many!, 'bare floor', 1.5, 'users(ids: 100)');
   vs(recent!, 'plain peer', 2, 'recentOrders(limit: 50) { user product }');
+  vs(results[USER_ORDERS]!, 'plain peer', 3, USER_ORDERS);
   for (const write of Object.keys(WRITES)) {
     const [t, o] = [results[write]!['Throughline']!, results[write]!['plain peer']!];
     targets.push({ target: `${write}: p50 ≤ 1.2× the plain peer`, actual: `${ratio(t.p50, o.p50)} (${fmt(t.p50)} vs ${fmt(o.p50)} ms)`, met: t.p50 <= 1.2 * o.p50 });
