@@ -1,7 +1,7 @@
 /**
  * `npm run cache:audit -- [<entity>…] [--chunk N] [--fix] [--fill]`: compares
- * every cached key of each entity (every one in src/entities.ts by default) with
- * MySQL and reports the keys that would answer a reader wrongly (stale, orphaned)
+ * every cached key of each entity (every one in src/entities.ts by default, and
+ * then every association list's keys) with MySQL and reports the keys that would answer a reader wrongly (stale, orphaned)
  * and the rows the cache lacks (missing). `--fix` repairs the wrong keys through the
  * compare-and-set; `--fill` caches the missing rows.
  *
@@ -10,7 +10,7 @@
  * all of it repaired), 1 drift left as it is, 2 the audit failed (one line on
  * stderr), 130 interrupted.
  */
-import { auditEntity } from '../src/tools/audit';
+import { auditEntity, auditList, type AuditOptions, type AuditReport } from '../src/tools/audit';
 import { ENTITY_NAMES } from '../src/tools/entities';
 import { INTERRUPTED_EXIT_CODE, stopOnSigint } from '../src/tools/interrupt';
 import { progressBar } from '../src/tools/progress-bar';
@@ -34,20 +34,22 @@ async function run(): Promise<number> {
   const graph = await openToolGraph(config);
   let code = 0;
   try {
-    for (const name of args.entities) {
+    const deps = { db: graph.db, cache: graph.core.cache, redis: graph.redis };
+    // Named entities alone, or every entity and then every list.
+    const audits: Array<[string, (options: AuditOptions) => Promise<AuditReport>]> = [
+      ...args.entities.map((name) => [name, (o: AuditOptions) => auditEntity(deps, graph.entities[name], o)] as [string, (o: AuditOptions) => Promise<AuditReport>]),
+      ...(args.named ? [] : Object.values(graph.core.lists).map((list) => [list.entity, (o: AuditOptions) => auditList(deps, list, o)] as [string, (o: AuditOptions) => Promise<AuditReport>])),
+    ];
+    for (const [name, audit] of audits) {
       if (interrupt.signal.aborted) break;
       const bar = progressBar(name);
-      const report = await auditEntity(
-        { db: graph.db, cache: graph.core.cache, redis: graph.redis },
-        graph.entities[name],
-        {
-          ...(args.chunk ? { batch: args.chunk } : {}),
-          fix: args.fix,
-          fill: args.fill,
-          signal: interrupt.signal,
-          onProgress: ({ phase, done, total }) => bar.update(done, total, phase === 'keys' ? 'cached keys' : 'MySQL rows'),
-        },
-      ).finally(() => bar.stop());
+      const report = await audit({
+        ...(args.chunk ? { batch: args.chunk } : {}),
+        fix: args.fix,
+        fill: args.fill,
+        signal: interrupt.signal,
+        onProgress: ({ phase, done, total }) => bar.update(done, total, phase === 'keys' ? 'cached keys' : 'MySQL rows'),
+      }).finally(() => bar.stop());
       console.log(auditSummaryLine(report));
       if (driftRemains(report)) code = DRIFT_EXIT_CODE;
     }

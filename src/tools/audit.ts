@@ -2,6 +2,8 @@ import { isCluster, type RedisClient } from '../cache/redis-client';
 import type { Cache, CasWrite } from '../cache/cache';
 import type { CasOutcome } from '../cache/cas-script';
 import type { Database } from '../db/client';
+import type { ListRow } from '../writethrough/association-list';
+import type { EntityCache } from '../writethrough/entity-cache';
 import type { Row, VersionedTable } from '../writethrough/repository';
 import { defineDeleteIfUnchanged } from '../cache/compare-and-delete';
 import type { CachedEntity } from './entities';
@@ -115,19 +117,50 @@ interface Suspect {
  * now and then; run the audit again, and what stays reported is drift.
  */
 export async function auditEntity(deps: AuditDeps, entity: CachedEntity, options: AuditOptions = {}): Promise<AuditReport> {
-  return new EntityAudit(deps, entity, options).run();
+  return new EntityAudit(deps, entity, new TableReader(deps.db, entity.table), options).run();
+}
+
+/** What an association list is to the audit (writethrough/association-lists.ts): its layout and its states in MySQL. */
+export interface AuditedList {
+  entity: string;
+  cacheLayout: EntityCache<ListRow>;
+  selectByIds(owners: readonly number[]): Promise<ListRow[]>;
+}
+
+/**
+ * The same for an association list's keys: each compared with the list as MySQL has
+ * it now (its version and newest ids), repaired by the same path. Every owner has a
+ * list (an empty one at version 0), so none is orphaned, and a list with no key is a
+ * cold list, not counted as missing.
+ */
+export async function auditList(deps: AuditDeps, list: AuditedList, options: AuditOptions = {}): Promise<AuditReport> {
+  const source: AuditSource = {
+    count: async () => 0,
+    idsAfter: async () => [],
+    rowsByIds: async (owners) => new Map((owners.length > 0 ? await list.selectByIds(owners) : []).map((row) => [row.id, row as unknown as AnyRow])),
+  };
+  // The audit hands the layout only rows its source returned: list states, here.
+  const layout = list.cacheLayout as unknown as CachedEntity['layout'];
+  return new EntityAudit(deps, { name: list.entity, layout }, source, options).run();
+}
+
+/** MySQL's side as the audit reads it: a table's (TableReader) or a list's. */
+interface AuditSource {
+  count(): Promise<number>;
+  idsAfter(afterId: number, limit: number): Promise<number[]>;
+  rowsByIds(ids: readonly number[]): Promise<Map<number, AnyRow>>;
 }
 
 class EntityAudit {
   private readonly layout: CachedEntity['layout'];
-  private readonly reader: TableReader;
   private readonly now: () => number;
   private readonly batch: number;
   private readonly report: AuditReport;
 
   constructor(
     private readonly deps: AuditDeps,
-    private readonly entity: CachedEntity,
+    private readonly entity: Pick<CachedEntity, 'name' | 'layout'>,
+    private readonly reader: AuditSource,
     private readonly options: AuditOptions,
   ) {
     this.batch = options.batch ?? DEFAULT_AUDIT_BATCH;
@@ -135,7 +168,6 @@ class EntityAudit {
       throw new RangeError(`batch must be a positive integer, got ${this.batch}`);
     }
     this.layout = entity.layout;
-    this.reader = new TableReader(deps.db, entity.table);
     this.now = deps.now ?? Date.now;
     this.report = {
       entity: entity.name,
@@ -323,6 +355,6 @@ function isWritten(outcome: CasOutcome | Error): outcome is 'set' | 'stale' {
 }
 
 /** What every key of the entity starts with: the key of an id, less the id. */
-function keyStem(entity: CachedEntity): string {
+function keyStem(entity: Pick<CachedEntity, 'layout'>): string {
   return entity.layout.key(0).slice(0, -'0'.length);
 }

@@ -4,6 +4,8 @@ import { ToolError } from './tool-error';
 
 export interface ToolArgs {
   entities: EntityName[];
+  /** Entities were named (else every one). */
+  named: boolean;
   chunk: number | undefined;
   fix: boolean;
   fill: boolean;
@@ -46,6 +48,7 @@ export function parseToolArgs(argv: readonly string[], usage: string, flags: Rea
   }
   return {
     entities: positionals.length > 0 ? [...new Set(positionals as EntityName[])] : [...ENTITY_NAMES],
+    named: positionals.length > 0,
     chunk,
     fix: (values as { fix?: boolean }).fix === true,
     fill: (values as { fill?: boolean }).fill === true,

@@ -372,6 +372,7 @@ describe.skipIf(skipped !== undefined)('a burst of writes while a Redis Cluster 
       expect.stringMatching(/^product: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
       expect.stringMatching(/^order: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
       expect.stringMatching(/^review: \d+ keys, \d+ ok, 0 stale, 0 orphaned, \d+ missing( \(.*\))? — no drift$/),
+      ...['user_orders', 'product_orders', 'product_reviews', 'recent_orders'].map((list) => expect.stringMatching(new RegExp(`^${list}: \\d+ keys, \\d+ ok, 0 stale, 0 orphaned, 0 missing — no drift$`))),
     ]);
 
     // 8. No read returns a value older than MySQL's.

@@ -207,6 +207,11 @@ describe('npm run cache:audit', () => {
         'product: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
         'order: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
         'review: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
+        // With no entity named, the association lists' keys too.
+        'user_orders: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
+        'product_orders: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
+        'product_reviews: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
+        'recent_orders: 0 keys, 0 ok, 0 stale, 0 orphaned, 0 missing — no drift',
         '',
       ].join('\n'),
     );
