@@ -161,6 +161,29 @@ describe('Subscription: writeThroughFailures', () => {
     ]);
   });
 
+  it("reports a failed association list write under the list's name, and its repair", async () => {
+    const env = await startEnv();
+    const { s } = env;
+    const user = await createUser(s);
+    const product = await createProduct(s);
+    const lists = await subscribed(env, { entity: 'user_orders' });
+
+    await env.redis.kill();
+    const placed = await s.gql(`mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { id } }`, { input: { userId: user.id, productId: product.id, quantity: 1 } });
+    expect(placed.errors).toBeUndefined();
+    const failed = await lists.next(2_000);
+    expect(failed).toMatchObject({ entity: 'user_orders', entityId: user.id, operation: 'create', version: 1, repairedAt: null });
+
+    // Redis back: the repair worker sets the list from MySQL, and the repair is reported too.
+    await env.redis.restart();
+    await pollUntil('the client to reconnect', () => s.redis.status === 'ready');
+    await s.core.repairWorker.runOnce();
+    const repaired = await lists.next(5_000);
+    expect(repaired).toMatchObject({ failureId: failed.failureId, entity: 'user_orders', repairedAt: expect.any(String) });
+    const res = await s.gql(`query($id: ID!) { user(id: $id) { orders(first: 5) { edges { node { id } } } } }`, { id: user.id });
+    expect(res.data!.user.orders.edges).toEqual([{ node: { id: placed.data!.placeOrder.id } }]);
+  });
+
   it('resumes after the last event id it saw, missing none', async () => {
     const env = await startEnv();
     const { s } = env;
