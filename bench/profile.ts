@@ -10,7 +10,7 @@
  *
  *   variants:  comma-separated, of write-through, invalidate, off, floor (default write-through,floor),
  *              each optionally on a named executor: floor/standard, write-through/jit
- *   operation: users (users(ids: 100), the default) | user | recentOrders | updateUser
+ *   operation: users (users(ids: 100), the default) | user | recentOrders | userOrders | updateUser
  */
 import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { summarize } from './lib/cpuprofile';
 import { QUERIES, body } from './lib/graphql';
 import { runLoad } from './lib/load';
 import { LOAD_PLAN } from './lib/plan';
+import { LIST_USERS } from './lib/seed';
 import { printTable } from './lib/report';
 import { processOf, setUp, type VariantKey } from './lib/setup';
 import { fmt } from './lib/stats';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     users: READS['users(ids: 100)'],
     user: READS['user(id)'],
     recentOrders: [body(QUERIES.recentOrders, { limit: 50 })],
+    userOrders: Array.from({ length: LIST_USERS }, (_, i) => body(QUERIES.userOrders, { id: String(i + 1), first: 20 })),
     updateUser: Array.from({ length: 1000 }, (_, i) => body(QUERIES.updateUser, { id: String(i + 1), name: `Profiled ${i + 1}` })),
   };
   if (!bodies[operation]) throw new Error(`unknown operation ${operation}: one of ${Object.keys(bodies).join(', ')}`);

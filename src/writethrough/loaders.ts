@@ -186,9 +186,26 @@ export type ListLoadersOf<L extends ListRegistry> = {
   readonly [K in keyof L as L[K]['name']]: EntityLoader<ListRow>;
 };
 
-/** One loader per association list: the lists of a level's owners in one MGET, their misses in one SELECT. */
-export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): ListLoadersOf<L> {
-  const loaders: Record<string, EntityLoader<ListRow>> = {};
-  for (const list of Object.values(lists) as AssociationList[]) loaders[list.entity] = new EntityLoader((owners) => list.load(owners));
-  return loaders as unknown as ListLoadersOf<L>;
+/**
+ * One loader per association list: the lists of a level's owners in one MGET, their
+ * misses in one SELECT. Each is made on first use (most requests read no list, and a
+ * loader per list per request would be garbage for all of them), by getters on a
+ * prototype built once per set of lists: a request's loaders cost one small object.
+ */
+export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): () => ListLoadersOf<L> {
+  const made = new WeakMap<object, Map<string, EntityLoader<ListRow>>>();
+  const prototype = {};
+  for (const list of Object.values(lists) as AssociationList[]) {
+    Object.defineProperty(prototype, list.entity, {
+      enumerable: true,
+      get(this: object) {
+        let mine = made.get(this);
+        if (!mine) made.set(this, (mine = new Map()));
+        let loader = mine.get(list.entity);
+        if (!loader) mine.set(list.entity, (loader = new EntityLoader<ListRow>((owners) => list.load(owners))));
+        return loader;
+      },
+    });
+  }
+  return () => Object.create(prototype) as ListLoadersOf<L>;
 }
