@@ -20,6 +20,21 @@ export interface FollowedTable {
   fromImage: (image: RowImage) => Versioned;
 }
 
+/**
+ * The association lists' version table (writethrough/association-lists.ts): a change
+ * to one of its rows means that list changed, but the row holds only the version, so
+ * the list is read again from MySQL (its state now, at that version or a newer one)
+ * and set through the compare-and-set, as a backfill would.
+ */
+export interface FollowedLists {
+  table: string;
+  /** The list a version row is of: its cache name and owner, or undefined for a list this core does not keep. */
+  listOf(image: RowImage): { entity: string; owner: number } | undefined;
+  layoutOf(entity: string): EntityCache<Versioned>;
+  /** The lists' states in MySQL now. */
+  reread(entity: string, owners: readonly number[]): Promise<Versioned[]>;
+}
+
 /** What one batch did to the cache, per entity. */
 export interface AppliedBatch {
   /** Keys that took the change. */
@@ -53,13 +68,14 @@ export class ChangeApplier {
     private readonly cache: Cache,
     tables: readonly FollowedTable[],
     private readonly onApplied?: AppliedListener,
+    private readonly lists?: FollowedLists,
   ) {
     this.byTable = new Map(tables.map((t) => [t.table, t]));
   }
 
   /** `committedAtMs`: when MySQL logged the changes (the binlog's clock, to the second). */
   async apply(changes: readonly RowChange[], committedAtMs: number): Promise<AppliedBatch> {
-    const writes = this.writesOf(changes, committedAtMs);
+    const writes = [...this.writesOf(changes, committedAtMs), ...(await this.listWritesOf(changes))];
     const tally: AppliedBatch = { set: {}, stale: {}, invalidated: {} };
     const outcomes = await this.send(writes.map((w) => w.cas));
     const late: PlannedWrite[] = [];
@@ -71,12 +87,14 @@ export class ChangeApplier {
     // The ones marked stale below are not: a mark tells no lie, and is no row to check.
     this.onApplied?.(writes.filter((_, i) => outcomes[i] !== 'late').map((w) => ({ entity: w.entity, entityId: w.row.id, cas: w.cas })));
     if (late.length === 0) return tally;
+    // A list state read a moment ago cannot be this late unless Redis stalled: read it again.
+    if (late.some((w) => !w.table)) throw new ChangeApplyError('a list read again from MySQL reached Redis past its deadline');
     // A row is set only within half the tombstone TTL of its commit, so that it can
     // never land after the tombstone of a delete that followed it has expired (see
     // cas-script.ts). A follower that far behind marks the key stale instead: an
     // invalidation mark is a miss to every reader, so it can plant no wrong value
     // however late it lands, and the next read backfills the row from MySQL.
-    const marks = late.map((w) => ({ ...w.table.layout.invalidationWrite(w.row, committedAtMs), notAfterMs: 0 }));
+    const marks = late.map((w) => ({ ...w.table!.layout.invalidationWrite(w.row, committedAtMs), notAfterMs: 0 }));
     (await this.send(marks)).forEach((outcome, i) => {
       if (outcome !== 'late') count(outcome === 'set' ? tally.invalidated : tally.stale, late[i]!.entity);
     });
@@ -89,6 +107,32 @@ export class ChangeApplier {
     const failed = outcomes.find((o): o is Error => o instanceof Error);
     if (failed) throw new ChangeApplyError(`the cache refused ${outcomes.filter((o) => o instanceof Error).length} of ${writes.length} writes: ${failed.message}`, { cause: failed });
     return outcomes as CasOutcome[];
+  }
+
+  /**
+   * The lists whose version rows changed, read again now: their deadline counts from
+   * this read, which is what the list state written is (never older than the change).
+   * MySQL failing here is a batch the cache did not take: the session sends it again.
+   */
+  private async listWritesOf(changes: readonly RowChange[]): Promise<PlannedWrite[]> {
+    const lists = this.lists;
+    if (!lists) return [];
+    const owners = new Map<string, Set<number>>();
+    for (const change of changes) {
+      if (change.table !== lists.table || change.kind === 'delete') continue;
+      const list = lists.listOf(change.image);
+      if (list) owners.set(list.entity, (owners.get(list.entity) ?? new Set()).add(list.owner));
+    }
+    const writes: PlannedWrite[] = [];
+    for (const [entity, ids] of owners) {
+      const readAt = Date.now();
+      const rows = await lists.reread(entity, [...ids]).catch((err: unknown) => {
+        throw new ChangeApplyError(`could not read the lists of ${entity} again: ${(err as Error).message}`, { cause: err });
+      });
+      const layout = lists.layoutOf(entity);
+      for (const row of rows) writes.push({ entity, row, cas: layout.rowWrite(row, readAt) });
+    }
+    return writes;
   }
 
   /** One write per key: within a batch the binlog's order is MySQL's commit order, so the last change to a row is its newest. */
@@ -116,7 +160,8 @@ export class ChangeApplier {
 
 interface PlannedWrite {
   entity: string;
-  table: FollowedTable;
+  /** None for a list's state: a list is never marked, it is read again. */
+  table?: FollowedTable;
   row: Versioned;
   cas: CasWrite;
 }

@@ -4,7 +4,7 @@ import type { Cache } from '../cache/cache';
 import type { CoreLogger } from '../writethrough/logger';
 import { BINLOG_PURGED, BinlogSource, type Checkpoint } from './binlog-source';
 import { binlogProblems, serverGtid, ACCESS_DENIED, PRIVILEGE_FIX } from './binlog-requirements';
-import { ChangeApplier, type AppliedListener, type FollowedTable } from './change-applier';
+import { ChangeApplier, type AppliedListener, type FollowedLists, type FollowedTable } from './change-applier';
 import { CHECKPOINTS_TABLE, FollowSession, type SessionSettings } from './follow-session';
 import { FollowerCheckpoints, LeaseLostError } from './follower-checkpoints';
 import { FollowerLease } from './follower-lease';
@@ -32,6 +32,8 @@ export interface ChangeFollowerDeps {
   resync: () => Promise<void>;
   /** Told of every row change once the cache has it (the consistency inspector samples them). */
   onApplied?: AppliedListener;
+  /** The association lists' version table: each list changed is read again and written through. */
+  lists?: FollowedLists;
 }
 
 /**
@@ -100,7 +102,7 @@ export class ChangeFollower {
     // GET_LOCK names are server-wide and at most 64 characters.
     this.lease = new FollowerLease(() => this.connect(), `throughline_follower:${database}`.slice(0, 64));
     this.checkpoints = new FollowerCheckpoints(this.lease, deps.instanceId);
-    this.applier = new ChangeApplier(deps.cache, deps.tables, deps.onApplied);
+    this.applier = new ChangeApplier(deps.cache, deps.tables, deps.onApplied, deps.lists);
   }
 
   start(): void {
@@ -195,7 +197,7 @@ export class ChangeFollower {
     const source = new BinlogSource({
       connection: this.deps.connection,
       database: this.deps.connection.database,
-      tables: [...this.deps.tables.map((t) => t.table), this.deps.intentsTable, CHECKPOINTS_TABLE],
+      tables: [...this.deps.tables.map((t) => t.table), ...(this.deps.lists ? [this.deps.lists.table] : []), this.deps.intentsTable, CHECKPOINTS_TABLE],
       serverId: this.settings.serverId,
     });
     const session = new FollowSession(source, this.applier, this.checkpoints, new Map(this.deps.tables.map((t) => [t.table, t.entity])), this.deps.intentsTable, this.settings, {

@@ -27,6 +27,7 @@ import { ChangeFollower, type ChangeFollowerDeps } from '../changes/change-follo
 import { followedTables } from '../changes/followed-tables';
 import type { FollowerMetrics } from '../changes/follower-metrics';
 import { resyncTables } from '../changes/resync';
+import { followedLists } from '../changes/followed-lists';
 import { writeIntents } from './tables';
 import { ConsistencyInspector, type InspectorSettings } from '../inspector/consistency-inspector';
 import { UnsettledWrites } from './unsettled-writes';
@@ -184,6 +185,7 @@ export function createWriteThrough<R extends EntityRegistry, L extends ListRegis
         resync: () => resyncTables(db, cache, followed),
         // Bound late, as the inspector is built after the follower's tables are known.
         onApplied: (changes) => inspector?.observe(changes),
+        ...(Object.keys(listsByName).length > 0 ? { lists: followedLists(listsByName) } : {}),
       })
     : undefined;
 

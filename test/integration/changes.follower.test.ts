@@ -63,6 +63,28 @@ describe('the change follower', () => {
     expect(await read(user.id)).toEqual({ row: null, sql: 0 });
   });
 
+  it("brings a list changed behind the API to the cache: an order inserted with plain SQL is in its user's cached orders", async () => {
+    const user = await t.core.users.create({ name: 'Lister', email: 'lister@example.com', bio: null });
+    const product = await t.core.products.create({ sku: 'FOLLOWED-LIST', name: 'Listed', priceCents: 100, stock: 10 });
+    const first = await t.core.ordering.place({ userId: user.id, productId: product.id, quantity: 1 });
+    const listKey = t.core.lists.userOrders.cacheLayout.key(user.id);
+    const cachedIds = async () => {
+      const raw = await t.redis.get(listKey);
+      return raw === null ? undefined : (JSON.parse(raw) as { row: { ids: number[] } }).row.ids;
+    };
+    expect(await cachedIds()).toEqual([first.id]);
+    const [result] = (await sql.query('INSERT INTO orders (user_id, product_id, quantity, total_cents) VALUES (?, ?, 1, 100)', [user.id, product.id])) as unknown as [
+      { insertId: number },
+    ];
+    await pollUntil('the list in the cache', async () => (await cachedIds())?.[0] === result.insertId);
+    const before = t.statements.count;
+    expect((await t.core.lists.userOrders.load([user.id]))[0]!.ids).toEqual([result.insertId, first.id]);
+    expect(t.statements.count).toBe(before);
+    // Deleted behind the API too: the list drops it.
+    await sql.query('DELETE FROM orders WHERE id = ?', [result.insertId]);
+    await pollUntil('the delete in the list', async () => (await cachedIds())?.[0] === first.id);
+  });
+
   it('counts changes behind the API apart from the API’s own', async () => {
     const before = t.core.follower!.status().applied;
     const user = await t.core.users.update((await t.core.users.create({ name: 'Own', email: 'own@example.com', bio: null })).id, { name: 'Own 2' });
