@@ -1,3 +1,4 @@
+import { getTableColumns } from 'drizzle-orm';
 import { InvalidInputError } from '../errors';
 import { translateDatabaseError } from '../db/errors';
 import { SINGLE_OWNER, listCodec, type ListDefinition, type ListRow } from './association-list';
@@ -33,6 +34,8 @@ export class AssociationList {
   private readonly reads: EntityReads<ListRow>;
   private readonly statements: ListStatements;
   private readonly rules: PolicyRules;
+  /** The edge row's field that holds its owner's id (none: the one list of every edge). */
+  private readonly ownerField: string | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -47,6 +50,9 @@ export class AssociationList {
     this.rules = policyRules(deps.settings.policyByEntity?.[definition.name] ?? deps.settings.policy ?? 'write-through');
     this.reads = new EntityReads(definition.name, source, this.cacheLayout, this.rules, deps);
     this.now = deps.now ?? Date.now;
+    const { owner, edges } = definition;
+    this.ownerField = owner && Object.entries(getTableColumns(edges)).find(([, column]) => column === owner)?.[0];
+    if (owner && !this.ownerField) throw new Error(`list ${definition.name}: its owner column is not a column of its edge table`);
   }
 
   /** A loader's batch function: every owner's list (an owner with no edges has an empty one). */
@@ -61,10 +67,7 @@ export class AssociationList {
 
   /** The owner of the list an edge row is in. */
   ownerOf(edge: Record<string, unknown>): number {
-    const column = this.definition.owner;
-    if (!column) return SINGLE_OWNER;
-    const field = Object.entries(this.definition.edges).find(([, c]) => c === column)?.[0];
-    return Number(edge[field!]);
+    return this.ownerField ? Number(edge[this.ownerField]) : SINGLE_OWNER;
   }
 
   /**

@@ -45,6 +45,15 @@ describe('User.orders', () => {
     expect({ sql, redis }).toEqual({ sql: 0, redis: { mget: 3 } });
   });
 
+  it('costs the same when the list is asked for inside a fragment, as Apollo Client and urql send it', async () => {
+    const query = `query($id: ID!) { user(id: $id) { __typename ...Orders } }
+      fragment Orders on User { orders(first: 20) { edges { node { id product { name } } } } }`;
+    await gql(query, { id: userId });
+    const { result, sql, redis } = await env.cost(() => env.s.gql(query, { id: userId }));
+    expect(result.data!.user.orders.edges).toHaveLength(20);
+    expect({ sql, redis }).toEqual({ sql: 0, redis: { mget: 3 } });
+  });
+
   it('pages with opaque cursors to the end, newest first, and says when there is no next page', async () => {
     const seen: string[] = [];
     let after: string | null = null;

@@ -1,4 +1,4 @@
-import type { GraphQLResolveInfo } from 'graphql';
+import type { GraphQLResolveInfo, SelectionNode } from 'graphql';
 import type { ListRow } from '../../writethrough/association-list';
 import type { AssociationList, ListPage } from '../../writethrough/association-lists';
 import type { EntityLoader } from '../../writethrough/loaders';
@@ -44,7 +44,20 @@ export function toConnection<N extends { id: number }>(kind: string, page: ListP
  * trips one after the other.
  */
 export function selects(info: GraphQLResolveInfo, field: string): boolean {
-  return info.fieldNodes.some((node) => node.selectionSet?.selections.some((s) => s.kind === 'Field' && s.name.value === field));
+  return info.fieldNodes.some((node) => node.selectionSet !== undefined && inSelections(info, node.selectionSet.selections, field, new Set()));
+}
+
+/** Fields, inline fragments and named fragments (as Apollo Client and urql send them), each named fragment once. */
+function inSelections(info: GraphQLResolveInfo, selections: readonly SelectionNode[], field: string, seen: Set<string>): boolean {
+  return selections.some((s) => {
+    if (s.kind === 'Field') return s.name.value === field;
+    if (s.kind === 'InlineFragment') return inSelections(info, s.selectionSet.selections, field, seen);
+    const name = s.name.value;
+    const fragment = info.fragments[name];
+    if (!fragment || seen.has(name)) return false;
+    seen.add(name);
+    return inSelections(info, fragment.selectionSet.selections, field, seen);
+  });
 }
 
 /** Starts a load whose promise the loader keeps for the field that will ask; its failure is that field's to report. */
