@@ -20,7 +20,7 @@ import { createCompiledExecutor, executionGateway } from './graphql/compiled-exe
 import { createContext, type Context } from './graphql/context';
 import { installGatewayRequestContext } from './graphql/gateway-request-context';
 import { drainHttpServer } from './graphql/drain-plugin';
-import { createErrorFormatter } from './graphql/errors';
+import { createErrorHandling } from './graphql/errors';
 import { httpSubscriptionPlugin } from './graphql/http-subscription-plugin';
 import { websocketOperations } from './graphql/websocket-operations';
 import { createLimits } from './graphql/limits';
@@ -35,6 +35,7 @@ import { websocketBounds } from './graphql/websocket-bounds';
 import { operationalRoutes } from './http/operational-routes';
 import { metricsPlugin } from './graphql/metrics-plugin';
 import type { Logger } from './logging/logger';
+import { requestIdOf } from './logging/request-context';
 import type { GraphQLMetrics } from './metrics/prometheus';
 import { followerReadiness, type ReadinessChecks, type StatusReport } from './metrics/status';
 import type { Registry } from 'prom-client';
@@ -82,7 +83,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
   let handle: ReturnType<typeof dispatch> | undefined;
   const httpServer = createServer((req, res) => handle!(req, res));
   const limits = createLimits(deps.graphql, deps.production);
-  const contextFor = async (authorization: unknown) =>
+  const contextFor = async (authorization: unknown, logger: Logger = deps.logger) =>
     createContext(
       deps.core,
       {
@@ -90,8 +91,10 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
         requireAuthForReads: deps.requireAuthForReads,
       },
       deps.observability.status,
+      logger,
     );
-  const formatError = createErrorFormatter({ production: deps.production, logger: deps.logger });
+  const errors = createErrorHandling({ production: deps.production, logger: deps.logger });
+  const { formatError } = errors;
   const safelist = deps.persistedQueries.safelist;
   // Subscriptions over graphql-ws share the port and the /graphql path: the
   // WebSocket server takes the upgrade requests, the routes everything else.
@@ -152,6 +155,7 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
     plugins: [
       drainHttpServer(httpServer),
       requestLoggingPlugin(deps.logger),
+      errors.plugin,
       metricsPlugin(deps.observability.graphql),
       ...noStorePlugins(),
       ...limits.plugins,
@@ -171,8 +175,17 @@ export async function startServer(deps: ServerDeps, listen: { host: string; port
       maxBodyBytes: deps.graphql.maxBodyBytes,
       safelist,
       context: async (req) => {
-        if (mayBeForged(req.method ?? '', req.headers)) throw csrfRefusal();
-        return contextFor(req.headers.authorization);
+        // Every line logged for the request, here and in the core, carries its id.
+        const reqId = requestIdOf(req);
+        const logger = reqId ? deps.logger.child({ reqId }) : deps.logger;
+        try {
+          if (mayBeForged(req.method ?? '', req.headers)) throw csrfRefusal();
+          return await contextFor(req.headers.authorization, logger);
+        } catch (err) {
+          // No plugin hears of a failed context: log it here, while its id is known.
+          errors.report(err, logger);
+          throw err;
+        }
       },
       answerError: answer,
     }),

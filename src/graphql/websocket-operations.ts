@@ -1,10 +1,8 @@
 import { getOperationAST, getVariableValues, GraphQLError, type ExecutionArgs, type GraphQLFormattedError, type GraphQLSchema } from 'graphql';
 import type { ServerOptions, SubscribePayload } from 'graphql-ws';
+import type { ErrorFormatter } from './errors';
 import type { Limits } from './limits';
 import { RequestErrorCode } from './request-errors';
-
-/** Apollo's formatError signature: the error as JSON, and the error itself. */
-export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
 
 export interface WebSocketOperationDeps {
   schema: GraphQLSchema;

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { RequestErrorCode } from '../graphql/request-errors';
+import { requestIdOf } from '../logging/request-context';
 import { sendErrors, type Handler } from './respond';
 
 export interface HttpErrorLogger {
@@ -25,18 +26,19 @@ const BODY_ERRORS: Record<string, { status: number; code: string; message: (limi
  */
 export function answerError(options: { production: boolean; maxBodyBytes: number; logger: HttpErrorLogger }): (err: unknown, res: ServerResponse) => void {
   return (err, res) => {
+    const reqId = requestIdOf(res.req);
     if (res.headersSent) {
-      options.logger.error({ err }, 'unexpected error while answering an HTTP request');
+      options.logger.error({ err, reqId }, 'unexpected error while answering an HTTP request');
       res.destroy();
       return;
     }
     const known = BODY_ERRORS[(err as { type?: unknown } | null)?.type as string];
     if (known) {
       // The caller's mistake, not ours: worth a line when debugging a client, no more.
-      options.logger.debug({ status: known.status, code: known.code }, 'request refused before GraphQL');
+      options.logger.debug({ status: known.status, code: known.code, reqId }, 'request refused before GraphQL');
       return sendErrors(res, known.status, [{ message: known.message(options.maxBodyBytes), code: known.code }]);
     }
-    options.logger.error({ err }, 'unexpected error while serving an HTTP request');
+    options.logger.error({ err, reqId }, 'unexpected error while serving an HTTP request');
     const message = options.production ? 'Internal server error' : String((err as Error)?.message ?? err);
     sendErrors(res, 500, [{ message, code: 'INTERNAL_SERVER_ERROR' }]);
   };

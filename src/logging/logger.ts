@@ -1,11 +1,11 @@
 import pino, { type Logger } from 'pino';
-import { currentRequestId } from './request-context';
 
 export type { Logger };
 
 /**
- * Structured JSON logs on stdout, one object per line, each carrying the id of the
- * request it was written for. Anything that might carry a credential is redacted;
+ * Structured JSON logs on stdout, one object per line; a request's lines carry its id
+ * (`reqId`), from the child logger its GraphQL context makes (graphql/context.ts) or
+ * from json-errors.ts. Anything that might carry a credential is redacted;
  * tokens are never logged in the first place. `pretty` (development at a terminal)
  * prints them for people instead.
  */
@@ -13,10 +13,6 @@ export function createLogger(options: { level: string; instanceId: string; prett
   const settings: pino.LoggerOptions = {
     level: options.level,
     base: { instance: options.instanceId },
-    mixin: () => {
-      const reqId = currentRequestId();
-      return reqId ? { reqId } : {};
-    },
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.authorization', 'config.mysql.url', 'config.redis.url'],
       censor: '[redacted]',

@@ -2,6 +2,7 @@ import { and, eq, gte, sql } from 'drizzle-orm';
 import { orders, products, users, type OrderRow } from '../db/schema';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors';
 import { assertId, type Repository } from '../writethrough/repository';
+import type { CallScope } from '../writethrough/logger';
 import type { Transaction, UnitOfWork } from '../writethrough/unit-of-work';
 
 export const MAX_ORDER_QUANTITY = 10_000;
@@ -29,13 +30,13 @@ export class OrderService {
     },
   ) {}
 
-  async place({ userId, productId, quantity }: PlaceOrder): Promise<OrderRow> {
+  async place({ userId, productId, quantity }: PlaceOrder, scope?: CallScope): Promise<OrderRow> {
     assertId(userId);
     assertId(productId);
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > MAX_ORDER_QUANTITY) {
       throw new InvalidInputError(`quantity must be a whole number from 1 to ${MAX_ORDER_QUANTITY}`, 'quantity');
     }
-    return this.work.run('order', async (tx) => {
+    return this.work.run('order', scope, async (tx) => {
       await this.assertUserExists(tx, userId);
       await this.takeStock(tx, productId, quantity);
       const product = await this.repositories.products.selectOne(tx, productId);

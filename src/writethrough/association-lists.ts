@@ -6,6 +6,7 @@ import { policyRules, type PolicyRules } from './cache-policy';
 import type { PendingWrite } from './cache-writer';
 import { EntityCache } from './entity-cache';
 import { EntityReads } from './entity-reads';
+import type { CallScope } from './logger';
 import type { WriteOperation } from './failures';
 import { ListStatements } from './list-statements';
 import type { RepositoryDeps } from './repository-deps';
@@ -56,8 +57,8 @@ export class AssociationList {
   }
 
   /** A loader's batch function: every owner's list (an owner with no edges has an empty one). */
-  async load(owners: readonly number[]): Promise<ListRow[]> {
-    return (await this.reads.load(owners)).map((list, i) => list ?? { id: owners[i]!, version: 0, ids: [], more: false });
+  async load(owners: readonly number[], scope?: CallScope): Promise<ListRow[]> {
+    return (await this.reads.load(owners, scope)).map((list, i) => list ?? { id: owners[i]!, version: 0, ids: [], more: false });
   }
 
   /** Lists straight from the primary, past the cache (repairs, audits, the inspector). */

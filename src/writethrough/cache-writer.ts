@@ -37,7 +37,8 @@ export class CacheWriter {
     private readonly metrics: CoreMetrics = noMetrics,
   ) {}
 
-  async write(writes: readonly PendingWrite[]): Promise<FailedWrite[]> {
+  /** `logger`: where the failures are logged, if not the core's own logger (a request's, say). */
+  async write(writes: readonly PendingWrite[], logger: CoreLogger = this.logger): Promise<FailedWrite[]> {
     const failed: Array<[PendingWrite, string]> = [];
     let pending = [...writes];
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -66,12 +67,12 @@ export class CacheWriter {
       if (pending.length > 0) await sleep(this.retry.delayMs * 2 ** attempt);
     }
     const reported: FailedWrite[] = [];
-    for (const [w, error] of failed) reported.push(await this.report(w, error));
+    for (const [w, error] of failed) reported.push(await this.report(w, error, logger));
     return reported;
   }
 
   /** Recorded before the mutation answers, so a crash right after cannot lose it. */
-  private async report(w: PendingWrite, error: string): Promise<FailedWrite> {
+  private async report(w: PendingWrite, error: string, logger: CoreLogger): Promise<FailedWrite> {
     const failure: FailedWrite = {
       entity: w.entity,
       entityId: w.entityId,
@@ -81,7 +82,7 @@ export class CacheWriter {
       occurredAt: new Date(),
       instance: this.instance,
     };
-    this.logger.warn({ failure }, 'cache write failed after retries; the committed row is safe in MySQL');
+    logger.warn({ failure }, 'cache write failed after retries; the committed row is safe in MySQL');
     this.metrics.cacheWriteFailure(w.entity);
     await this.reporter.report(failure);
     return failure;

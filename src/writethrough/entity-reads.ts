@@ -9,6 +9,7 @@ import { noMetrics, timed, type CoreMetrics } from './core-metrics';
 import type { VersionedTable } from './entity';
 import type { EntityCache } from './entity-cache';
 import type { RepositoryHooks } from './hooks';
+import type { CallScope, CoreLogger } from './logger';
 import type { RepositoryDeps } from './repository-deps';
 import { assertId, type Row } from './rows';
 
@@ -37,27 +38,28 @@ export class EntityReads<R extends { id: number; version: number }> {
    * A loader's batch function (writethrough/loaders.ts): one value per id, in the order given, `null` where
    * no row exists. One MGET; the misses in one SELECT … IN; their backfill in one
    * pipeline. If Redis fails, the whole batch is read from MySQL (a replica, if there
-   * are any) and not backfilled.
+   * are any) and not backfilled. What it logs goes to the scope's logger.
    */
-  async load(ids: readonly number[]): Promise<Array<R | null>> {
+  async load(ids: readonly number[], scope?: CallScope): Promise<Array<R | null>> {
     for (const id of ids) assertId(id);
     this.metrics.loaderBatch(this.entity, ids.length);
     if (!this.rules.readsCache) return this.loadUncached(ids);
+    const logger = scope?.logger ?? this.deps.logger;
     const raws = await this.deps.cache.mget(ids.map((id) => this.layout.key(id))).catch((err: unknown) => {
       // An open circuit was logged once when it opened; each refused read is routine.
       const level = err instanceof CacheUnavailableError ? 'debug' : 'warn';
-      this.deps.logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
+      logger[level]({ err, entity: this.entity }, 'cache read failed; reading from MySQL');
       return undefined;
     });
     if (!raws) {
       this.countLookups(0, 0, 0, new Set(ids).size);
-      return this.loadPastCache(ids);
+      return this.loadPastCache(ids, logger);
     }
     // Judged when the answer is back, not when the MGET left: a failure another
     // instance acknowledged meanwhile is known here only if the lease is still fresh.
     if (this.deps.lease && !this.deps.lease.fresh()) {
       this.countLookups(new Set(ids).size, 0, 0, 0);
-      return this.loadPastCache(ids, { primaryOnly: true });
+      return this.loadPastCache(ids, logger, { primaryOnly: true });
     }
     // Almost always no key is suspect, and a warm read allocates nothing to find out.
     if (!this.anySuspect(ids)) {
@@ -94,7 +96,7 @@ export class EntityReads<R extends { id: number; version: number }> {
       // read settles the key.
       bypassed.forEach((id) => this.deps.suspects!.sawInMySql(this.entity, id, found.get(id)?.version));
       const backfill = misses.filter((id) => !this.isSuspect(id) || (absent.has(id) && !this.deps.suspects!.hasUnrepaired(this.entity, id)));
-      const landed = backfill.length > 0 ? await this.backfill(backfill, found, readAt) : new Set<number>();
+      const landed = backfill.length > 0 ? await this.backfill(backfill, found, readAt, logger) : new Set<number>();
       // A version this read cached is settled; the others answer only once their writes are.
       await this.awaitSettled(misses.filter((id) => !landed.has(id)), found);
     }
@@ -162,14 +164,14 @@ export class EntityReads<R extends { id: number; version: number }> {
    * (read-your-writes), which a lagging replica cannot promise; so do all keys when
    * the read lease has run out (`primaryOnly`), since any of them may be one.
    */
-  private async loadPastCache(ids: readonly number[], { primaryOnly = false } = {}): Promise<Array<R | null>> {
+  private async loadPastCache(ids: readonly number[], logger: CoreLogger, { primaryOnly = false } = {}): Promise<Array<R | null>> {
     const unique = [...new Set(ids)];
     const fromReplica = this.deps.replicas && !primaryOnly ? unique.filter((id) => !this.isSuspect(id)) : [];
     const replicaIds = new Set(fromReplica);
     const fromPrimary = unique.filter((id) => !replicaIds.has(id));
     const [primaryRows, replicaRows] = await Promise.all([
       fromPrimary.length > 0 ? this.selectByIds(fromPrimary) : [],
-      fromReplica.length > 0 ? this.selectFromReplica(fromReplica) : [],
+      fromReplica.length > 0 ? this.selectFromReplica(fromReplica, logger) : [],
     ]);
     const found = new Map([...primaryRows, ...replicaRows].map((row) => [row.id, row]));
     for (const id of fromPrimary) this.deps.suspects?.sawInMySql(this.entity, id, found.get(id)?.version);
@@ -181,14 +183,14 @@ export class EntityReads<R extends { id: number; version: number }> {
    * Reads rows from the next replica. A replica that fails rests, and this read goes
    * to the primary: a read the primary could answer never fails for a replica's sake.
    */
-  private async selectFromReplica(ids: readonly number[]): Promise<Array<R>> {
+  private async selectFromReplica(ids: readonly number[], logger: CoreLogger): Promise<Array<R>> {
     const replica = this.deps.replicas?.next();
     if (!replica) return this.selectByIds(ids);
     try {
       return await this.select(replica.db, ids, 'replica_select');
     } catch (err) {
       this.deps.replicas!.failed(replica);
-      this.deps.logger.warn({ err, entity: this.entity, replica: replica.name }, 'replica read failed; reading from the primary');
+      logger.warn({ err, entity: this.entity, replica: replica.name }, 'replica read failed; reading from the primary');
       return this.selectByIds(ids);
     }
   }
@@ -227,7 +229,7 @@ export class EntityReads<R extends { id: number; version: number }> {
   }
 
   /** Returns the ids whose version is now cached (or outdone by a newer one there). */
-  private async backfill(ids: readonly number[], found: Map<number, R | null>, readAt: number): Promise<Set<number>> {
+  private async backfill(ids: readonly number[], found: Map<number, R | null>, readAt: number, logger: CoreLogger): Promise<Set<number>> {
     await this.hooks.beforeBackfill?.({ entity: this.entity, ids });
     const writes = ids.map((id) => {
       const row = found.get(id);
@@ -238,7 +240,7 @@ export class EntityReads<R extends { id: number; version: number }> {
     // A failed backfill loses nothing (MySQL answered the read); it only means the
     // next read misses again.
     if (errors.length > 0) {
-      this.deps.logger.warn({ entity: this.entity, failed: errors.length, err: errors[0] }, 'cache backfill failed');
+      logger.warn({ entity: this.entity, failed: errors.length, err: errors[0] }, 'cache backfill failed');
     }
     return new Set(ids.filter((_, i) => outcomes[i] === 'set' || outcomes[i] === 'stale'));
   }

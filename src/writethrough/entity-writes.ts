@@ -7,6 +7,7 @@ import type { VersionedTable } from './entity';
 import type { EntityCache } from './entity-cache';
 import type { WriteOperation } from './failures';
 import type { AssociationList } from './association-lists';
+import type { CallScope } from './logger';
 import type { RepositoryDeps } from './repository-deps';
 import { assertId, type NewRow, type Patch, type Row } from './rows';
 import { WriteStatements } from './statements';
@@ -41,9 +42,9 @@ export class EntityWrites<T extends VersionedTable> {
     this.statements = new WriteStatements(deps.db, table, entity);
   }
 
-  async create(values: NewRow<T>): Promise<Row<T>> {
+  async create(values: NewRow<T>, scope?: CallScope): Promise<Row<T>> {
     this.assertWritable(values, 'create');
-    return this.deps.work.run(this.entity, async (tx) => {
+    return this.deps.work.run(this.entity, scope, async (tx) => {
       const [header] = await tx.insert(this.table).values(values as T['$inferInsert']);
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'create', id: header.insertId });
       const row = await this.selectOne(tx, header.insertId);
@@ -56,7 +57,7 @@ export class EntityWrites<T extends VersionedTable> {
    * UPDATE only matches that version, so a concurrent writer cannot be overwritten
    * between a client's read and its write.
    */
-  async update(id: number, patch: Patch<T>, options: { expectedVersion?: number } = {}): Promise<Row<T>> {
+  async update(id: number, patch: Patch<T>, options: { expectedVersion?: number } & CallScope = {}): Promise<Row<T>> {
     assertId(id);
     this.assertWritable(patch, 'update');
     if (Object.keys(patch).length === 0) throw new InvalidInputError('nothing to update: give at least one field', 'input');
@@ -64,7 +65,7 @@ export class EntityWrites<T extends VersionedTable> {
     if (expectedVersion !== undefined && !(Number.isSafeInteger(expectedVersion) && expectedVersion >= 1)) {
       throw new InvalidInputError('expectedVersion must be a positive integer', 'expectedVersion');
     }
-    return this.deps.work.run(this.entity, async (tx) => {
+    return this.deps.work.run(this.entity, options, async (tx) => {
       // Before the statements, not after: they end with the COMMIT (statements.ts).
       await this.deps.work.beforeCommit({ entity: this.entity, operation: 'update', id });
       // The intent rides along with the UPDATE, so recording it costs no round trip,
@@ -80,9 +81,9 @@ export class EntityWrites<T extends VersionedTable> {
    * Deletes the row and leaves a tombstone, so that a read which fetched the row
    * just before the delete cannot put it back. Returns false if there was no row.
    */
-  async delete(id: number): Promise<boolean> {
+  async delete(id: number, scope?: CallScope): Promise<boolean> {
     assertId(id);
-    return this.deps.work.run(this.entity, async (tx) => {
+    return this.deps.work.run(this.entity, scope, async (tx) => {
       // FOR UPDATE: no other transaction can bump the version between this read and
       // the DELETE, so the tombstone outranks every version the row ever had.
       // The whole row: its owner columns name the lists it leaves.

@@ -4,6 +4,7 @@ import type { EntityRegistry } from './entity';
 import type { ListsOf, RepositoriesOf } from './write-through';
 import type { ListRegistry, ListRow } from './association-list';
 import type { AssociationList } from './association-lists';
+import type { CallScope } from './logger';
 
 /** The most ids one `Repository.load` is given: it bounds one MGET and one IN (…) list. */
 export const MAX_BATCH_IDS = 500;
@@ -165,8 +166,9 @@ export class EntityLoader<R> {
   }
 }
 
-export function createLoader<T extends VersionedTable>(repository: Repository<T>): EntityLoader<Row<T>> {
-  return new EntityLoader((ids) => repository.load(ids));
+/** `scope`: the request the loader answers, whose logger hears of what its reads log. */
+export function createLoader<T extends VersionedTable>(repository: Repository<T>, scope?: CallScope): EntityLoader<Row<T>> {
+  return new EntityLoader((ids) => repository.load(ids, scope));
 }
 
 /** A request's loaders for a registry: one per entity, by its cache name (`loaders.user`). */
@@ -175,9 +177,9 @@ export type LoadersOf<R extends EntityRegistry> = {
 };
 
 /** One loader per repository, made per request, so a batch never mixes requests. */
-export function loadersOf<R extends EntityRegistry>(repositories: RepositoriesOf<R>): LoadersOf<R> {
+export function loadersOf<R extends EntityRegistry>(repositories: RepositoriesOf<R>, scope?: CallScope): LoadersOf<R> {
   const loaders: Record<string, EntityLoader<unknown>> = {};
-  for (const repository of Object.values(repositories) as Array<Repository<VersionedTable>>) loaders[repository.entity] = createLoader(repository);
+  for (const repository of Object.values(repositories) as Array<Repository<VersionedTable>>) loaders[repository.entity] = createLoader(repository, scope);
   return loaders as unknown as LoadersOf<R>;
 }
 
@@ -190,22 +192,29 @@ export type ListLoadersOf<L extends ListRegistry> = {
  * One loader per association list: the lists of a level's owners in one MGET, their
  * misses in one SELECT. Each is made on first use (most requests read no list, and a
  * loader per list per request would be garbage for all of them), by getters on a
- * prototype built once per set of lists: a request's loaders cost one small object.
+ * prototype built once per set of lists: a request's loaders cost one small object
+ * (and, with a scope, one entry in `requests`).
  */
-export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): () => ListLoadersOf<L> {
-  const made = new WeakMap<object, Map<string, EntityLoader<ListRow>>>();
+export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): (scope?: CallScope) => ListLoadersOf<L> {
+  const requests = new WeakMap<object, { scope?: CallScope | undefined; made?: Map<string, EntityLoader<ListRow>> }>();
   const prototype = {};
   for (const list of Object.values(lists) as AssociationList[]) {
     Object.defineProperty(prototype, list.entity, {
       enumerable: true,
       get(this: object) {
-        let mine = made.get(this);
-        if (!mine) made.set(this, (mine = new Map()));
-        let loader = mine.get(list.entity);
-        if (!loader) mine.set(list.entity, (loader = new EntityLoader<ListRow>((owners) => list.load(owners))));
+        let request = requests.get(this);
+        if (!request) requests.set(this, (request = {}));
+        const made = (request.made ??= new Map());
+        let loader = made.get(list.entity);
+        const { scope } = request;
+        if (!loader) made.set(list.entity, (loader = new EntityLoader<ListRow>((owners) => list.load(owners, scope))));
         return loader;
       },
     });
   }
-  return () => Object.create(prototype) as ListLoadersOf<L>;
+  return (scope) => {
+    const loaders = Object.create(prototype) as ListLoadersOf<L>;
+    if (scope) requests.set(loaders, { scope });
+    return loaders;
+  };
 }

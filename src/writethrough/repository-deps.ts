@@ -28,15 +28,15 @@ export interface RepositoryDeps {
    */
   lease?: { fresh(): boolean };
   /**
-   * Committed writes whose cache update has not settled (writethrough/unsettled-writes.ts):
-   * a read past the cache answers a version only once its write has settled, so no
-   * read on another instance can then return an older one. None: it answers at once.
-   */
-  /**
    * The consistency inspector's sample of cache hits (inspector/): asked once per batch
    * whether to check one of its rows against MySQL, off the request path. None: no sample.
    */
   readSampler?: { sampleRead(hits: number): boolean; observeRead(entity: string, id: number, version: number): void };
+  /**
+   * Committed writes whose cache update has not settled (writethrough/unsettled-writes.ts):
+   * a read past the cache answers a version only once its write has settled, so no
+   * read on another instance can then return an older one. None: it answers at once.
+   */
   unsettled?: { awaitSettled(entity: string, seen: ReadonlyArray<{ id: number; version: number | undefined }>): Promise<void> };
   /**
    * Read replicas, for the reads the cache could not answer (see `loadPastCache`).

@@ -9,6 +9,7 @@ import { EntityReads, tableSource } from './entity-reads';
 import type { AssociationList } from './association-lists';
 import { EntityWrites } from './entity-writes';
 import type { WriteOperation } from './failures';
+import type { CallScope } from './logger';
 import type { RepositoryDeps } from './repository-deps';
 import type { NewRow, Patch, Row } from './rows';
 import type { CachePolicy } from './settings';
@@ -51,8 +52,8 @@ export class Repository<T extends VersionedTable> {
   }
 
   /** A loader's batch function (writethrough/loaders.ts): one value per id, in the order given, `null` where no row exists. */
-  load(ids: readonly number[]): Promise<Array<Row<T> | null>> {
-    return this.reads.load(ids);
+  load(ids: readonly number[], scope?: CallScope): Promise<Array<Row<T> | null>> {
+    return this.reads.load(ids, scope);
   }
 
   /** Rows straight from the primary, past the cache (repairs, audits). */
@@ -60,16 +61,16 @@ export class Repository<T extends VersionedTable> {
     return this.reads.selectByIds(ids);
   }
 
-  create(values: NewRow<T>): Promise<Row<T>> {
-    return this.writes.create(values);
+  create(values: NewRow<T>, scope?: CallScope): Promise<Row<T>> {
+    return this.writes.create(values, scope);
   }
 
-  update(id: number, patch: Patch<T>, options: { expectedVersion?: number } = {}): Promise<Row<T>> {
+  update(id: number, patch: Patch<T>, options: { expectedVersion?: number } & CallScope = {}): Promise<Row<T>> {
     return this.writes.update(id, patch, options);
   }
 
-  delete(id: number): Promise<boolean> {
-    return this.writes.delete(id);
+  delete(id: number, scope?: CallScope): Promise<boolean> {
+    return this.writes.delete(id, scope);
   }
 
   /** What the cache policy writes for a row a transaction has just written (for a unit of work of several tables). */

@@ -3,6 +3,7 @@ import { noMetrics, timed, type CoreMetrics } from './core-metrics';
 import { translateDatabaseError } from '../db/errors';
 import type { CacheWriter, PendingWrite } from './cache-writer';
 import type { RepositoryHooks } from './hooks';
+import type { CallScope } from './logger';
 import type { WriteIntents } from './write-intents';
 
 export type Transaction = Parameters<Parameters<Database['transaction']>[0]>[0];
@@ -41,8 +42,8 @@ export class UnitOfWork {
     return this.intents !== undefined;
   }
 
-  /** `entity` names what the transaction is about, for the errors MySQL raises. */
-  async run<R>(entity: string, work: (tx: Transaction) => Promise<Committed<R>>): Promise<R> {
+  /** `entity` names what the transaction is about, for the errors MySQL raises; the scope's logger hears of its failed cache writes. */
+  async run<R>(entity: string, scope: CallScope | undefined, work: (tx: Transaction) => Promise<Committed<R>>): Promise<R> {
     let committed: Committed<R>;
     try {
       committed = await timed(
@@ -62,7 +63,7 @@ export class UnitOfWork {
       await this.hooks.afterCommit?.({ entity: w.entity, operation: w.operation, id: w.entityId, version: w.cas.version });
     }
     // The writer never throws: the transaction has committed, so its answer stands.
-    await this.writer.write(committed.writes);
+    await this.writer.write(committed.writes, scope?.logger);
     // Only now: each write is cached, or its failure has passed the fence.
     this.onSettled?.(committed.writes);
     return committed.result;

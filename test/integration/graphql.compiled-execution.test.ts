@@ -4,7 +4,7 @@ import type { Access } from '../../src/graphql/auth';
 import { createCompiledExecutor, type ExecutorUsed, type Operation } from '../../src/graphql/compiled-execution';
 import { createContext } from '../../src/graphql/context';
 import { buildGraphQLSchema } from '../../src/graphql/schema';
-import { createTestCore, type TestCore } from '../helpers/core';
+import { createTestCore, silentLogger, type TestCore } from '../helpers/core';
 
 /**
  * The compiled executor against graphql-js's, on the same schema, core and data:
@@ -53,7 +53,7 @@ function operation(query: string, variables?: Record<string, unknown>, options: 
     operationName: options.operationName,
     kind: definition?.kind === 'OperationDefinition' ? definition.operation : OperationTypeNode.QUERY,
     variables,
-    context: createContext(t.core, options.access ?? everyScope, status),
+    context: createContext(t.core, options.access ?? everyScope, status, silentLogger),
   };
 }
 

@@ -38,6 +38,17 @@ describe('logs', () => {
     expect(lines.find((l) => l.msg === 'graphql request')).toMatchObject({ operation: 'ReadOne', ms: expect.any(Number) });
   });
 
+  it('carry the id of the request whose write could not reach the cache', async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await resources.token(['write'])}`, 'x-request-id': 'write-7' },
+      body: JSON.stringify({ query: 'mutation { createUser(input: { name: "Logged", email: "logged@example.com" }) { id } }' }),
+    });
+    expect(((await res.json()) as { data?: unknown }).data).toEqual({ createUser: { id: expect.any(String) } });
+    const lines = await linesOf('write-7');
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['cache write failed after retries; the committed row is safe in MySQL', 'graphql request']));
+  });
+
   it('make up an id when the caller sends none, or one that is not fit for a log line', async () => {
     const made = await read();
     expect(made).toMatch(/^[0-9a-f-]{36}$/);

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, DatabaseUnavailableError, NotFoundError } from '../../src/errors';
-import { createErrorFormatter } from '../../src/graphql/errors';
+import { createErrorHandling, type ErrorLogger } from '../../src/graphql/errors';
 
 const logged: unknown[] = [];
 const logger = { error: (obj: object) => logged.push(obj) };
@@ -9,7 +9,7 @@ const formatted = { message: 'whatever', path: ['user'], extensions: { code: 'IN
 const resolverError = (cause: Error) => new GraphQLError(cause.message, { originalError: cause, path: ['user'] });
 
 describe('formatError', () => {
-  const format = createErrorFormatter({ production: true, logger });
+  const format = createErrorHandling({ production: true, logger }).formatError;
 
   it.each([
     [new NotFoundError('user', 4), 'NOT_FOUND', 'user 4 does not exist'],
@@ -29,7 +29,7 @@ describe('formatError', () => {
   });
 
   it('shows an unexpected error in development, to help whoever is debugging', () => {
-    const dev = createErrorFormatter({ production: false, logger });
+    const dev = createErrorHandling({ production: false, logger }).formatError;
     expect(dev(formatted, resolverError(new Error('boom')))).toBe(formatted);
   });
 
@@ -47,5 +47,43 @@ describe('formatError', () => {
   it('leaves errors that already carry a code alone', () => {
     const parse = { message: 'Syntax Error', extensions: { code: 'GRAPHQL_PARSE_FAILED' } };
     expect(format(parse, new GraphQLError('Syntax Error'))).toBe(parse);
+  });
+});
+
+describe('unexpected errors', () => {
+  /** What Apollo does with a request's errors: hands them to the plugins, then formats each. */
+  async function encounter(handling: ReturnType<typeof createErrorHandling>, requestLogger: ErrorLogger, errors: GraphQLError[]) {
+    const listener = await handling.plugin.requestDidStart!({} as never);
+    await listener!.didEncounterErrors!({ errors, contextValue: { logger: requestLogger } } as never);
+    return errors.map((error) => handling.formatError({ message: error.message, path: ['user'], extensions: { code: 'INTERNAL_SERVER_ERROR' } }, error));
+  }
+
+  it('are logged once, on the request’s own logger, when Apollo hands them to the plugins first', async () => {
+    const server: unknown[] = [];
+    const request: unknown[] = [];
+    const handling = createErrorHandling({ production: true, logger: { error: (obj: object) => server.push(obj) } });
+    const boom = new Error('boom');
+    await encounter(handling, { error: (obj: object) => request.push(obj) }, [resolverError(boom), resolverError(new NotFoundError('user', 4))]);
+    expect(request).toEqual([expect.objectContaining({ err: boom, path: ['user'] })]);
+    expect(server).toEqual([]);
+  });
+
+  it('are logged by the formatter when no plugin saw them (over a WebSocket)', () => {
+    const server: unknown[] = [];
+    const handling = createErrorHandling({ production: true, logger: { error: (obj: object) => server.push(obj) } });
+    const boom = new Error('boom');
+    handling.formatError(formatted, resolverError(boom));
+    expect(server).toEqual([expect.objectContaining({ err: boom })]);
+  });
+
+  it('are logged once when the context failed, though Apollo formats them wrapped in an error of its own', () => {
+    const server: unknown[] = [];
+    const request: unknown[] = [];
+    const handling = createErrorHandling({ production: true, logger: { error: (obj: object) => server.push(obj) } });
+    const boom = new Error('token service down');
+    handling.report(boom, { error: (obj: object) => request.push(obj) });
+    handling.formatError(formatted, new GraphQLError(`Context creation failed: ${boom.message}`, { originalError: boom }));
+    expect(request).toEqual([expect.objectContaining({ err: boom })]);
+    expect(server).toEqual([]);
   });
 });

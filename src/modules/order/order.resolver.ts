@@ -45,12 +45,12 @@ export class OrderResolver {
 
   @Authorized('write')
   @Mutation(() => Order, { description: 'Takes the stock and records the order in one transaction; not enough stock is a CONFLICT.' })
-  async placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() { core, loaders }: Context) {
+  async placeOrder(@Arg('input', () => PlaceOrderInput) input: PlaceOrderInput, @Ctx() { core, loaders, logger }: Context) {
     const order = await core.ordering.place({
       userId: parseId(input.userId, 'userId'),
       productId: parseId(input.productId, 'productId'),
       quantity: input.quantity,
-    });
+    }, { logger });
     loaders.order.prime(order.id, order);
     loaders.product.clear(order.productId);
     return order;

@@ -49,26 +49,26 @@ export class ProductResolver {
 
   @Authorized('write')
   @Mutation(() => Product, { description: 'A taken sku is a CONFLICT.' })
-  async createProduct(@Arg('input', () => CreateProductInput) input: CreateProductInput, @Ctx() { core, loaders }: Context) {
-    const row = await core.products.create({ ...input });
+  async createProduct(@Arg('input', () => CreateProductInput) input: CreateProductInput, @Ctx() { core, loaders, logger }: Context) {
+    const row = await core.products.create({ ...input }, { logger });
     loaders.product.prime(row.id, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => Product, { description: 'With `expectedVersion`, fails with CONFLICT unless the product is still at that version.' })
-  async updateProduct(@Args(() => UpdateProductArgs) { id, input, expectedVersion }: UpdateProductArgs, @Ctx() { core, loaders }: Context) {
+  async updateProduct(@Args(() => UpdateProductArgs) { id, input, expectedVersion }: UpdateProductArgs, @Ctx() { core, loaders, logger }: Context) {
     const productId = parseId(id);
-    const row = await core.products.update(productId, definedFields(input), expectedVersion == null ? {} : { expectedVersion });
+    const row = await core.products.update(productId, definedFields(input), { expectedVersion: expectedVersion ?? undefined, logger });
     loaders.product.clear(productId).prime(productId, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => Boolean, { description: 'True if deleted, false if there was none; CONFLICT while orders refer to it.' })
-  async deleteProduct(@Arg('id', () => ID) id: string, @Ctx() { core, loaders }: Context) {
+  async deleteProduct(@Arg('id', () => ID) id: string, @Ctx() { core, loaders, logger }: Context) {
     const productId = parseId(id);
-    const deleted = await core.products.delete(productId);
+    const deleted = await core.products.delete(productId, { logger });
     loaders.product.clear(productId).prime(productId, null);
     return deleted;
   }

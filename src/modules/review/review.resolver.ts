@@ -26,7 +26,7 @@ export class ReviewResolver {
 
   @Authorized('write')
   @Mutation(() => Review, { description: 'A user or product that does not exist is NOT_FOUND.' })
-  async createReview(@Arg('input', () => CreateReviewInput) input: CreateReviewInput, @Ctx() { core, loaders }: Context) {
+  async createReview(@Arg('input', () => CreateReviewInput) input: CreateReviewInput, @Ctx() { core, loaders, logger }: Context) {
     const userId = parseId(input.userId, 'userId');
     const productId = parseId(input.productId, 'productId');
     // NOT_FOUND, as placeOrder says it, rather than the foreign key's CONFLICT (which
@@ -35,25 +35,25 @@ export class ReviewResolver {
     const [user, product] = await Promise.all([loaders.user.load(userId), loaders.product.load(productId)]);
     if (!user) throw new NotFoundError('user', userId);
     if (!product) throw new NotFoundError('product', productId);
-    const row = await core.reviews.create({ userId, productId, rating: input.rating, body: input.body });
+    const row = await core.reviews.create({ userId, productId, rating: input.rating, body: input.body }, { logger });
     loaders.review.prime(row.id, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => Review, { description: 'With `expectedVersion`, fails with CONFLICT unless the review is still at that version.' })
-  async updateReview(@Args(() => UpdateReviewArgs) { id, input, expectedVersion }: UpdateReviewArgs, @Ctx() { core, loaders }: Context) {
+  async updateReview(@Args(() => UpdateReviewArgs) { id, input, expectedVersion }: UpdateReviewArgs, @Ctx() { core, loaders, logger }: Context) {
     const reviewId = parseId(id);
-    const row = await core.reviews.update(reviewId, definedFields(input), expectedVersion == null ? {} : { expectedVersion });
+    const row = await core.reviews.update(reviewId, definedFields(input), { expectedVersion: expectedVersion ?? undefined, logger });
     loaders.review.clear(reviewId).prime(reviewId, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => Boolean, { description: 'True if the review was deleted, false if there was none with this id.' })
-  async deleteReview(@Arg('id', () => ID) id: string, @Ctx() { core, loaders }: Context) {
+  async deleteReview(@Arg('id', () => ID) id: string, @Ctx() { core, loaders, logger }: Context) {
     const reviewId = parseId(id);
-    const deleted = await core.reviews.delete(reviewId);
+    const deleted = await core.reviews.delete(reviewId, { logger });
     loaders.review.clear(reviewId).prime(reviewId, null);
     return deleted;
   }

@@ -38,26 +38,26 @@ export class UserResolver {
 
   @Authorized('write')
   @Mutation(() => User)
-  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { core, loaders }: Context) {
-    const row = await core.users.create({ name: input.name, email: input.email, bio: input.bio ?? null });
+  async createUser(@Arg('input', () => CreateUserInput) input: CreateUserInput, @Ctx() { core, loaders, logger }: Context) {
+    const row = await core.users.create({ name: input.name, email: input.email, bio: input.bio ?? null }, { logger });
     loaders.user.prime(row.id, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => User, { description: 'With `expectedVersion`, fails with CONFLICT unless the user is still at that version.' })
-  async updateUser(@Args(() => UpdateUserArgs) { id, input, expectedVersion }: UpdateUserArgs, @Ctx() { core, loaders }: Context) {
+  async updateUser(@Args(() => UpdateUserArgs) { id, input, expectedVersion }: UpdateUserArgs, @Ctx() { core, loaders, logger }: Context) {
     const userId = parseId(id);
-    const row = await core.users.update(userId, definedFields(input), expectedVersion == null ? {} : { expectedVersion });
+    const row = await core.users.update(userId, definedFields(input), { expectedVersion: expectedVersion ?? undefined, logger });
     loaders.user.clear(userId).prime(userId, row);
     return row;
   }
 
   @Authorized('write')
   @Mutation(() => Boolean, { description: 'True if the user was deleted, false if there was none with this id.' })
-  async deleteUser(@Arg('id', () => ID) id: string, @Ctx() { core, loaders }: Context) {
+  async deleteUser(@Arg('id', () => ID) id: string, @Ctx() { core, loaders, logger }: Context) {
     const userId = parseId(id);
-    const deleted = await core.users.delete(userId);
+    const deleted = await core.users.delete(userId, { logger });
     loaders.user.clear(userId).prime(userId, null);
     return deleted;
   }
