@@ -188,33 +188,39 @@ export type ListLoadersOf<L extends ListRegistry> = {
   readonly [K in keyof L as L[K]['name']]: EntityLoader<ListRow>;
 };
 
+/** Where a request's list loaders keep whom they read for and what they have made: symbols, off the lists' names. */
+const SCOPE = Symbol('scope');
+const MADE = Symbol('made');
+interface ListLoaderState {
+  [SCOPE]?: CallScope | undefined;
+  [MADE]?: Map<string, EntityLoader<ListRow>>;
+}
+
 /**
  * One loader per association list: the lists of a level's owners in one MGET, their
  * misses in one SELECT. Each is made on first use (most requests read no list, and a
  * loader per list per request would be garbage for all of them), by getters on a
- * prototype built once per set of lists: a request's loaders cost one small object
- * (and, with a scope, one entry in `requests`).
+ * prototype built once per set of lists: a request's loaders cost one small object.
  */
 export function listLoadersOf<L extends ListRegistry>(lists: ListsOf<L>): (scope?: CallScope) => ListLoadersOf<L> {
-  const requests = new WeakMap<object, { scope?: CallScope | undefined; made?: Map<string, EntityLoader<ListRow>> }>();
   const prototype = {};
   for (const list of Object.values(lists) as AssociationList[]) {
     Object.defineProperty(prototype, list.entity, {
       enumerable: true,
-      get(this: object) {
-        let request = requests.get(this);
-        if (!request) requests.set(this, (request = {}));
-        const made = (request.made ??= new Map());
+      get(this: ListLoaderState) {
+        const made = (this[MADE] ??= new Map());
         let loader = made.get(list.entity);
-        const { scope } = request;
-        if (!loader) made.set(list.entity, (loader = new EntityLoader<ListRow>((owners) => list.load(owners, scope))));
+        if (!loader) {
+          const scope = this[SCOPE];
+          made.set(list.entity, (loader = new EntityLoader<ListRow>((owners) => list.load(owners, scope))));
+        }
         return loader;
       },
     });
   }
   return (scope) => {
-    const loaders = Object.create(prototype) as ListLoadersOf<L>;
-    if (scope) requests.set(loaders, { scope });
-    return loaders;
+    const loaders = Object.create(prototype) as ListLoaderState;
+    loaders[SCOPE] = scope;
+    return loaders as ListLoadersOf<L>;
   };
 }

@@ -38,6 +38,17 @@ describe('logs', () => {
     expect(lines.find((l) => l.msg === 'graphql request')).toMatchObject({ operation: 'ReadOne', ms: expect.any(Number) });
   });
 
+  it('carry the id on what a list’s read logs, as on a row’s', async () => {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'list-3' },
+      body: JSON.stringify({ query: '{ user(id: "1") { orders(first: 5) { edges { cursor } } } }' }),
+    });
+    expect(((await res.json()) as { errors?: unknown }).errors).toBeUndefined();
+    const lines = await linesOf('list-3');
+    expect(lines.filter((l) => l.msg === 'cache read failed; reading from MySQL').map((l) => l.entity)).toEqual(expect.arrayContaining(['user_orders']));
+  });
+
   it('carry the id of the request whose write could not reach the cache', async () => {
     const res = await fetch(url, {
       method: 'POST',
